@@ -221,3 +221,30 @@ class Trajectory:
             if k not in d:
                 raise RecordError(k, "missing")
         return cls(**d)
+
+
+def task_from_pair(row: dict[str, Any], source: str = "pairs") -> JudgeTask:
+    """The generic pairwise row `{"id", "prompt", "chosen", "rejected", "reference"?, "source"?}`.
+
+    candidates = [chosen, rejected], gold = 0: every judgment is run in both orders, so the stored
+    order carries no signal.
+    """
+    for key in ("id", "prompt", "chosen", "rejected"):
+        if key not in row or row[key] in (None, ""):
+            raise RecordError(key, "missing")
+    for key in ("chosen", "rejected"):
+        if not isinstance(row[key], str):
+            raise RecordError(key, "must be a string")
+    extra = {k: v for k, v in row.items() if k not in ("id", "prompt", "chosen", "rejected", "reference", "source",
+                                                        "domain", "subset")}
+    return JudgeTask(
+        id=str(row["id"]), source=str(row.get("source") or source), kind="pairwise", prompt=row["prompt"],
+        candidates=[row["chosen"], row["rejected"]], gold=0, domain=row.get("domain") or "general",
+        resources=Resources(reference=row.get("reference")),
+        meta={"subset": row.get("subset") or row.get("source") or "all", **({"extra": extra} if extra else {})},
+    )
+
+
+def task_from_any(row: dict[str, Any], source: str = "pairs") -> JudgeTask:
+    """A JudgeTask row (has `candidates`) or a generic pairwise row."""
+    return JudgeTask.from_dict(row) if "candidates" in row else task_from_pair(row, source)

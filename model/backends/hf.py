@@ -1,0 +1,133 @@
+"""Local transformers backend: any model spec (Hub id, folder, GGUF, LoRA adapter, embedded), batched.
+
+Two generation engines: `generate` (padded static batches, sorted by length to limit padding) and
+`continuous` (transformers' continuous batching with a paged KV cache, `generate_batch`), which is the
+fast path on a GPU. `auto` picks continuous on CUDA and generate on CPU.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from model.backends.base import Backend, Generation, GenerationRequest, SamplingParams
+from model.chat_template import end_of_turn_token, ensure_tool_template
+
+STOP_STRINGS = ["<tool_response>"]  # a model that starts to invent the tool's answer has finished its turn
+
+
+class HFBackend(Backend):
+    native_tools = False
+
+    def __init__(self, model: str, dtype: str = "auto", device: str | None = None, batch_size: int = 8,
+                 engine: str = "auto", attn: str = "auto", model_obj: Any = None, tokenizer: Any = None):
+        import torch
+
+        from model.loading import load_model, load_tokenizer
+
+        self.name = f"hf:{model}"
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if dtype == "auto":
+            dtype = "bfloat16" if self.device.startswith("cuda") else "float32"
+        self.tokenizer = tokenizer if tokenizer is not None else load_tokenizer(model)
+        ensure_tool_template(self.tokenizer)
+        self.tokenizer.padding_side = "left"
+        self.model = model_obj if model_obj is not None else load_model(model, dtype=dtype, attn=attn)
+        self.model.to(self.device).eval()
+        self.batch_size = batch_size
+        self.engine = ("continuous" if self.device.startswith("cuda") else "generate") if engine == "auto" else engine
+        eot = end_of_turn_token(self.tokenizer)
+        self.stop_ids = sorted({i for i in (self.tokenizer.eos_token_id, self.tokenizer.convert_tokens_to_ids(eot))
+                                if i is not None})
+        self.max_context = int(getattr(self.model.config, "max_position_embeddings", 0) or 0) or None
+        self._calls = 0
+
+    def encode(self, req: GenerationRequest) -> list[int]:
+        out = self.tokenizer.apply_chat_template(req.messages, tools=req.tools or None, tokenize=True,
+                                                 add_generation_prompt=True, return_dict=True)
+        return list(out["input_ids"])
+
+    def generate(self, requests: list[GenerationRequest], sampling: SamplingParams) -> list[Generation]:
+        import torch
+
+        self._calls += 1
+        if sampling.temperature > 0:
+            torch.manual_seed(sampling.seed * 1_000_003 + self._calls)
+        prompts = [self.encode(r) for r in requests]
+        results: list[Generation | None] = [None] * len(requests)
+        todo = []
+        for i, ids in enumerate(prompts):
+            if self.max_context and len(ids) + 1 > self.max_context:
+                results[i] = Generation(text="", finish_reason="prompt_too_long", prompt_tokens=len(ids),
+                                        error=f"prompt of {len(ids)} tokens exceeds the context of {self.max_context}")
+            else:
+                todo.append(i)
+        run = self._generate_continuous if self.engine == "continuous" else self._generate_static
+        for i, gen in zip(todo, run([prompts[i] for i in todo], sampling)):
+            results[i] = gen
+        return [r for r in results if r is not None]
+
+    def _max_new(self, prompt_len: int, sampling: SamplingParams) -> int:
+        if self.max_context:
+            return max(1, min(sampling.max_new_tokens, self.max_context - prompt_len))
+        return sampling.max_new_tokens
+
+    def _finish(self, prompt: list[int], completion: list[int], limit: int) -> Generation:
+        completion = list(completion)
+        # Cut at the first stop token (kept in completion_ids: it is a trained token) and pad.
+        for k, tok in enumerate(completion):
+            if tok in self.stop_ids:
+                completion = completion[: k + 1]
+                break
+        else:
+            completion = [t for t in completion if t != self.tokenizer.pad_token_id or t in self.stop_ids]
+        text = self.tokenizer.decode(completion, skip_special_tokens=True)
+        stopped = bool(completion) and completion[-1] in self.stop_ids
+        for s in STOP_STRINGS:
+            if s in text:
+                text, stopped = text[: text.index(s)], True
+        reason = "stop" if stopped or len(completion) < limit else "length"
+        return Generation(text=text, prompt_tokens=len(prompt), completion_tokens=len(completion),
+                          finish_reason=reason, prompt_ids=list(prompt), completion_ids=completion)
+
+    def _generation_kwargs(self, sampling: SamplingParams) -> dict[str, Any]:
+        kw: dict[str, Any] = dict(eos_token_id=self.stop_ids, pad_token_id=self.tokenizer.pad_token_id)
+        if sampling.temperature > 0:
+            kw.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p)
+        else:
+            kw.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        return kw
+
+    def _generate_static(self, prompts: list[list[int]], sampling: SamplingParams) -> list[Generation]:
+        import torch
+
+        order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+        out: dict[int, Generation] = {}
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start: start + self.batch_size]
+            batch = [prompts[i] for i in idx]
+            enc = self.tokenizer.pad({"input_ids": batch}, return_tensors="pt").to(self.device)
+            limit = min(self._max_new(len(p), sampling) for p in batch)
+            with torch.no_grad():
+                gen = self.model.generate(**enc, max_new_tokens=limit, stop_strings=STOP_STRINGS,
+                                          tokenizer=self.tokenizer, **self._generation_kwargs(sampling))
+            width = enc["input_ids"].shape[1]
+            for row, i in enumerate(idx):
+                out[i] = self._finish(prompts[i], gen[row, width:].tolist(), limit)
+        return [out[i] for i in range(len(prompts))]
+
+    def _generate_continuous(self, prompts: list[list[int]], sampling: SamplingParams) -> list[Generation]:
+        from transformers import GenerationConfig
+
+        if not prompts:
+            return []
+        limit = min(self._max_new(len(p), sampling) for p in prompts)
+        cfg = GenerationConfig(max_new_tokens=limit, **self._generation_kwargs(sampling))
+        res = self.model.generate_batch(inputs=prompts, generation_config=cfg, progress_bar=False)
+        by_id = {k: v for k, v in res.items()}
+        gens = []
+        for k, p in enumerate(prompts):
+            r = by_id.get(f"req_{k}")
+            if r is None:
+                gens.append(Generation(text="", finish_reason="error", error="continuous batching lost request"))
+            else:
+                gens.append(self._finish(p, r.generated_tokens, limit))
+        return gens

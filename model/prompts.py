@@ -1,0 +1,110 @@
+"""What the judge sees: the system prompt per setting and the user message for one task in one order.
+
+This module is the only place a task becomes judge-visible text. It reads the prompt, the candidates
+in the given order, and (for skill_operational) the *names* of the sample resources; never `gold`,
+`meta`, or the dataset's own order. tests/test_leakage.py checks that.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model.records import LABELS, JudgeTask
+
+SETTINGS = ("baseline", "skill_fair", "skill_operational")
+
+
+@dataclass
+class PromptOptions:
+    max_candidate_chars: int | None = None  # truncate very long candidates (marked) for small contexts
+    allow_tie: bool = True
+
+
+def labels_for(task: JudgeTask) -> list[str]:
+    return list(LABELS[: len(task.candidates)])
+
+
+def verdict_choices(task: JudgeTask, allow_tie: bool) -> list[str]:
+    if task.kind == "pointwise":
+        return []
+    labels = labels_for(task)
+    return labels + (["tie"] if allow_tie and task.kind == "pairwise" else [])
+
+
+def _instruction(task: JudgeTask, allow_tie: bool) -> str:
+    if task.kind == "pointwise":
+        return "Rate the response on a scale from 1 (very poor) to 10 (excellent)."
+    n = len(task.candidates)
+    if task.kind == "pairwise":
+        tie = " Answer tie only if the two are equally good." if allow_tie else ""
+        return "Decide which of the two responses better answers the question." + tie
+    return f"Decide which one of the {n} responses best answers the question."
+
+
+def _verdict_format(task: JudgeTask, allow_tie: bool) -> str:
+    if task.kind == "pointwise":
+        return "[[N]] where N is your rating from 1 to 10"
+    options = [f"[[{lab}]]" for lab in verdict_choices(task, allow_tie)]
+    return ", ".join(options[:-1]) + " or " + options[-1]
+
+
+def system_prompt(task: JudgeTask, setting: str, skill_catalog: str = "", allow_tie: bool = True) -> str:
+    if setting not in SETTINGS:
+        raise ValueError(f"unknown setting {setting!r}; expected one of {SETTINGS}")
+    if setting == "baseline":
+        return (
+            "You are an impartial judge of AI responses. " + _instruction(task, allow_tie) + " "
+            "Judge correctness first, then helpfulness and instruction following. The order in which "
+            "responses appear and their length must not influence you. Explain briefly, then give your "
+            f"verdict on the last line as {_verdict_format(task, allow_tie)}."
+        )
+    choices = verdict_choices(task, allow_tie) or ["an integer rating from 1 to 10"]
+    return (
+        "You are a reward judge that works by executing a Reward-Evaluation Skill. "
+        + _instruction(task, allow_tie) + "\n\n"
+        "Skills you can load with use_skill:\n" + skill_catalog.strip() + "\n\n"
+        "How to work: if the case is easy, decide directly. Otherwise load the skill, select only the "
+        "evidence that can change the verdict (a rubric, a verifier, the python sandbox, the sample's "
+        "resources), run it, and aggregate it: hard evidence from verifiers outweighs impressions. "
+        "Always finish by calling final_answer with verdict (one of: " + ", ".join(choices) + "), "
+        "confidence (0 to 1), used_resources (the resource ids you relied on) and a one-sentence reason."
+    )
+
+
+def _format_prompt(task: JudgeTask) -> str:
+    if isinstance(task.prompt, str):
+        return task.prompt
+    return "\n\n".join(f"[{m['role'].capitalize()}]\n{m['content']}" for m in task.prompt)
+
+
+def _clip(text: str, limit: int | None) -> str:
+    if limit is None or len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[... truncated {len(text) - limit} characters]"
+
+
+def user_message(task: JudgeTask, order: list[int], setting: str, options: PromptOptions | None = None) -> str:
+    """The task as the judge sees it, candidates in `order` under labels A, B, ..."""
+    options = options or PromptOptions()
+    if sorted(order) != list(range(len(task.candidates))):
+        raise ValueError(f"order {order} is not a permutation of the {len(task.candidates)} candidates")
+    parts = [f"[Question]\n{_format_prompt(task)}"]
+    if task.kind == "pointwise":
+        parts.append(f"[Response]\n{_clip(task.candidates[order[0]], options.max_candidate_chars)}")
+    else:
+        for pos, idx in enumerate(order):
+            parts.append(f"[Response {LABELS[pos]}]\n{_clip(task.candidates[idx], options.max_candidate_chars)}")
+    if setting == "skill_operational":
+        available = task.resources.available()
+        if available:
+            ids = ", ".join(f"sample.{name}" for name in available)
+            parts.append(f"[Sample resources]\nThis sample comes with: {ids} (view_resource to read them).")
+    return "\n\n".join(parts)
+
+
+def initial_messages(task: JudgeTask, order: list[int], setting: str, skill_catalog: str = "",
+                     options: PromptOptions | None = None) -> list[dict]:
+    options = options or PromptOptions()
+    return [
+        {"role": "system", "content": system_prompt(task, setting, skill_catalog, options.allow_tie)},
+        {"role": "user", "content": user_message(task, order, setting, options)},
+    ]

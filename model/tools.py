@@ -1,0 +1,279 @@
+"""The judge's tools (DESIGN.md "Tool protocol") bound to one task in one candidate order.
+
+`JudgeEnv` is the only object tools can reach. It holds the prompt, the candidates under their display
+labels, and — in `skill_operational` only — the sample's resources. It never holds the gold label,
+the task's meta, or which candidate index a label maps to beyond the order it was built with.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from model.prompts import labels_for, verdict_choices
+from model.records import JudgeTask, Resources
+from model.toolcall import ToolCall
+from model.verdict import Verdict, parse_verdict_value
+
+SAMPLE_PREFIX = "sample."
+MAX_TOOL_OUTPUT_CHARS = 4000
+
+
+def _fn(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "function", "function": {
+        "name": name, "description": description,
+        "parameters": {"type": "object", "properties": properties, "required": required}}}
+
+
+_REASON = {"type": "string", "description": "why this step can change the verdict"}
+TOOL_SPECS: list[dict[str, Any]] = [
+    _fn("use_skill", "Load a skill package: its instructions and the index of its resources.",
+        {"skill_name": {"type": "string"}, "reason": _REASON}, ["skill_name"]),
+    _fn("list_resources", "List the resources available in this setting, optionally of one type.",
+        {"type": {"type": "string", "description": "rubric, verifier, sample_resource, ..."}}, []),
+    _fn("view_resource", "Read a document resource (rubric, policy, protocol) or a sample resource.",
+        {"path": {"type": "string", "description": "resource id or path"}, "reason": _REASON}, ["path"]),
+    _fn("run_resource", "Run a runtime verifier on every response and get its findings.",
+        {"resource_id": {"type": "string"}, "reason": _REASON,
+         "args": {"type": "object", "description": "optional inputs, e.g. constraints or tests"}},
+        ["resource_id"]),
+    _fn("python_sandbox", "Run Python (stdlib only) on the variables prompt, candidates {label: text} and "
+        "sample; print what you need.", {"code": {"type": "string"}, "reason": _REASON}, ["code"]),
+    _fn("final_answer", "Give the verdict and finish.",
+        {"verdict": {"type": "string"}, "confidence": {"type": "number"},
+         "used_resources": {"type": "array", "items": {"type": "string"}}, "reason": {"type": "string"}},
+        ["verdict"]),
+]
+TOOL_NAMES = tuple(t["function"]["name"] for t in TOOL_SPECS)
+
+
+def tool_specs(setting: str) -> list[dict[str, Any]]:
+    return [] if setting == "baseline" else TOOL_SPECS
+
+
+@dataclass
+class ToolResult:
+    content: str
+    ok: bool = True
+    final: bool = False
+
+
+@dataclass
+class EnvStats:
+    tool_calls: int = 0
+    invalid_tool_calls: int = 0
+    used_resources: list[str] = field(default_factory=list)
+    loaded_skills: list[str] = field(default_factory=list)
+
+    def use(self, rid: str) -> None:
+        if rid not in self.used_resources:
+            self.used_resources.append(rid)
+
+
+class JudgeEnv:
+    def __init__(self, task: JudgeTask, order: list[int], setting: str, skills: Any,
+                 tool_budget: int | None = None, allow_tie: bool = True,
+                 sandbox_timeout_s: float = 5.0):
+        self.setting = setting
+        self.prompt = task.prompt_text
+        self.kind = task.kind
+        self.labels = labels_for(task)
+        self.candidates = {lab: task.candidates[idx] for lab, idx in zip(self.labels, order)}
+        self.resources = task.resources if setting == "skill_operational" else Resources()
+        self.verdict_labels = verdict_choices(task, allow_tie)
+        self.allow_tie = allow_tie
+        self.skills = skills
+        self.tool_budget = tool_budget
+        self.sandbox_timeout_s = sandbox_timeout_s
+        self.stats = EnvStats()
+        self.final: Verdict | None = None
+        self.final_args: dict[str, Any] = {}
+
+    # -- dispatch ---------------------------------------------------------------------------------
+    def call(self, call: ToolCall) -> ToolResult:
+        self.stats.tool_calls += 1
+        if self.setting == "baseline":
+            return self._invalid("no tools are available in the baseline setting; give your verdict")
+        handler = getattr(self, f"_tool_{call.name}", None) if call.name in TOOL_NAMES else None
+        if handler is None:
+            return self._invalid(f"unknown tool '{call.name}'; available: {', '.join(TOOL_NAMES)}")
+        budget = self.budget
+        if call.name != "final_answer" and budget is not None and self.stats.tool_calls > budget:
+            return self._invalid(f"tool budget of {budget} calls is used up; call final_answer now")
+        try:
+            return handler(**call.arguments)
+        except TypeError as e:
+            return self._invalid(f"bad arguments for {call.name}: {e}")
+
+    def invalid_call(self, error: str) -> ToolResult:
+        """A malformed tool call (unparseable JSON, missing name): answered with an error and counted."""
+        self.stats.tool_calls += 1
+        return self._invalid(f"malformed tool call: {error}")
+
+    def _invalid(self, message: str) -> ToolResult:
+        self.stats.invalid_tool_calls += 1
+        return ToolResult(content=f"Error: {message}", ok=False)
+
+    @property
+    def budget(self) -> int | None:
+        if self.tool_budget is not None:
+            return self.tool_budget
+        budgets = [self.skills.get(n).tool_budget for n in self.stats.loaded_skills]
+        return max(budgets) + 2 if budgets else None  # +2: loading the skill and final_answer
+
+    # -- tools ------------------------------------------------------------------------------------
+    def _tool_use_skill(self, skill_name: str, reason: str = "") -> ToolResult:
+        from model.skills import SkillError
+
+        try:
+            pkg = self.skills.get(skill_name)
+        except SkillError as e:
+            return self._invalid(str(e))
+        if pkg.name not in self.stats.loaded_skills:
+            self.stats.loaded_skills.append(pkg.name)
+        self.stats.use(f"skill:{pkg.name}")
+        text = (f"Skill '{pkg.name}' loaded.\n\n{pkg.instructions.strip()}\n\n"
+                f"Resources in this setting:\n{pkg.index_text(self.setting)}")
+        sample = self._sample_index()
+        if sample:
+            text += "\n\nSample resources:\n" + sample
+        return ToolResult(text)
+
+    def _tool_list_resources(self, type: str | None = None) -> ToolResult:  # noqa: A002 (tool arg name)
+        parts = []
+        for name in self.stats.loaded_skills:
+            parts.append(f"[{name}]\n" + self.skills.get(name).index_text(self.setting, type))
+        if type in (None, "sample_resource"):
+            sample = self._sample_index()
+            if sample:
+                parts.append("[sample]\n" + sample)
+        if not self.stats.loaded_skills:
+            parts.append("Load a skill with use_skill to see its resources.\nSkills:\n" + self.skills.catalog_text())
+        return ToolResult("\n\n".join(parts))
+
+    def _tool_view_resource(self, path: str, reason: str = "") -> ToolResult:
+        from model.skills import SkillError
+
+        if path.startswith(SAMPLE_PREFIX):
+            return self._view_sample(path[len(SAMPLE_PREFIX):])
+        if not self.stats.loaded_skills:
+            return self._invalid("load a skill with use_skill before viewing its resources")
+        errors = []
+        for name in self.stats.loaded_skills:
+            pkg = self.skills.get(name)
+            try:
+                text = pkg.read(path, self.setting)
+            except SkillError as e:
+                errors.append(str(e))
+                continue
+            self.stats.use(_resource_id(pkg, path))
+            return ToolResult(_clip(text))
+        return self._invalid("; ".join(errors))
+
+    def _tool_run_resource(self, resource_id: str, reason: str = "", args: dict | None = None) -> ToolResult:
+        from model.skills import SkillError
+        from model.verifiers import VerifierError, VerifierInput, run_verifier
+
+        spec = None
+        for name in self.stats.loaded_skills:
+            try:
+                spec = self.skills.get(name).get(resource_id)
+                break
+            except SkillError:
+                continue
+        if spec is None:
+            hint = "" if self.stats.loaded_skills else " (load a skill with use_skill first)"
+            return self._invalid(f"unknown resource '{resource_id}'{hint}")
+        if spec.implementation_kind != "runtime_verifier":
+            return self._invalid(f"'{resource_id}' is a {spec.implementation_kind}, not a runnable verifier; "
+                                 "use view_resource")
+        if not spec.allowed_in(self.setting):
+            return self._invalid(f"'{resource_id}' is not available in the {self.setting} setting")
+        if args is not None and not isinstance(args, dict):
+            return self._invalid("args must be a JSON object")
+        inp = VerifierInput(prompt=self.prompt, candidates=dict(self.candidates),
+                            resources=self.resources, args=dict(args or {}))
+        try:
+            result = run_verifier(spec.runner, inp)
+        except VerifierError as e:
+            return self._invalid(str(e))
+        self.stats.use(spec.id)
+        for field_name in spec.requires:
+            if getattr(self.resources, field_name, None):
+                self.stats.use(SAMPLE_PREFIX + field_name)
+        return ToolResult(_clip(result.to_text()))
+
+    def _tool_python_sandbox(self, code: str, reason: str = "") -> ToolResult:
+        from model.sandbox import run_python
+
+        if not isinstance(code, str) or not code.strip():
+            return self._invalid("python_sandbox needs non-empty code")
+        result = run_python(code, inputs={"prompt": self.prompt, "candidates": dict(self.candidates),
+                                          "sample": self.sample_view()},
+                            timeout_s=self.sandbox_timeout_s)
+        self.stats.use("python_sandbox")
+        out = result.stdout.strip() or "(no output)"
+        if not result.ok:
+            out += f"\nError: {result.error}"
+            if result.stderr.strip():
+                out += "\n" + result.stderr.strip()[-800:]
+        return ToolResult(_clip(out), ok=result.ok)
+
+    def _tool_final_answer(self, verdict: Any = None, confidence: Any = None, used_resources: Any = None,
+                           reason: str = "") -> ToolResult:
+        parsed = parse_verdict_value(verdict, self.labels, self.allow_tie, pointwise=self.kind == "pointwise")
+        if not parsed.ok:
+            return self._invalid(parsed.error or "invalid verdict")
+        self.final = parsed
+        self.final_args = {"verdict": verdict, "confidence": confidence,
+                           "used_resources": used_resources, "reason": reason}
+        return ToolResult("Verdict recorded.", final=True)
+
+    # -- sample resources -------------------------------------------------------------------------
+    def sample_view(self) -> dict[str, Any]:
+        """The sample's resources visible in this setting (empty outside skill_operational)."""
+        return {k: v for k, v in self.resources.to_dict().items() if k != "metadata"}
+
+    def _sample_index(self) -> str:
+        lines = []
+        for name in self.resources.available():
+            lines.append(f"{SAMPLE_PREFIX}{name} | sample_resource | the sample's own {name}")
+        return "\n".join(lines)
+
+    def _view_sample(self, name: str) -> ToolResult:
+        value = self.sample_view().get(name)
+        if value is None:
+            avail = ", ".join(SAMPLE_PREFIX + n for n in self.resources.available()) or "none"
+            return self._invalid(f"sample resource '{name}' is not available here (available: {avail})")
+        self.stats.use(SAMPLE_PREFIX + name)
+        if name == "checklist":
+            text = "\n".join(f"{i}. {item}" for i, item in enumerate(value, 1))
+        elif name == "constraints":
+            text = _describe_constraints(value)
+        else:
+            text = value
+        return ToolResult(_clip(text))
+
+
+def _describe_constraints(constraints: list[dict]) -> str:
+    from model.verifiers.ifeval import describe
+
+    lines = []
+    for c in constraints:
+        try:
+            desc = describe(c["id"], c.get("kwargs"))
+        except (KeyError, ValueError):
+            desc = json.dumps(c.get("kwargs") or {})
+        lines.append(f"- {c['id']}: {desc}")
+    return "\n".join(lines)
+
+
+def _resource_id(pkg: Any, path: str) -> str:
+    for spec in pkg.resources:
+        if spec.id == path or spec.path == path:
+            return spec.id
+    return path
+
+
+def _clip(text: str, limit: int = MAX_TOOL_OUTPUT_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit] + f"\n[... {len(text) - limit} more characters]"
