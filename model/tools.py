@@ -88,6 +88,7 @@ class JudgeEnv:
         self.stats = EnvStats()
         self.final: Verdict | None = None
         self.final_args: dict[str, Any] = {}
+        self.history: list[tuple[str, Any]] = []  # structured results (verifier, sandbox) in call order
 
     # -- dispatch ---------------------------------------------------------------------------------
     def call(self, call: ToolCall) -> ToolResult:
@@ -132,34 +133,32 @@ class JudgeEnv:
         if pkg.name not in self.stats.loaded_skills:
             self.stats.loaded_skills.append(pkg.name)
         self.stats.use(f"skill:{pkg.name}")
-        text = (f"Skill '{pkg.name}' loaded.\n\n{pkg.instructions.strip()}\n\n"
-                f"Resources in this setting:\n{pkg.index_text(self.setting)}")
-        sample = self._sample_index()
-        if sample:
-            text += "\n\nSample resources:\n" + sample
-        return ToolResult(text)
+        return ToolResult(f"Skill '{pkg.name}' loaded.\n\n{pkg.instructions.strip()}\n\n{self._index(pkg)}")
+
+    def _index(self, pkg: Any, type: str | None = None) -> str:  # noqa: A002
+        return pkg.index_text(self.setting, type, sample_fields=self.resources.available())
 
     def _tool_list_resources(self, type: str | None = None) -> ToolResult:  # noqa: A002 (tool arg name)
-        parts = []
-        for name in self.stats.loaded_skills:
-            parts.append(f"[{name}]\n" + self.skills.get(name).index_text(self.setting, type))
-        if type in (None, "sample_resource"):
-            sample = self._sample_index()
-            if sample:
-                parts.append("[sample]\n" + sample)
         if not self.stats.loaded_skills:
-            parts.append("Load a skill with use_skill to see its resources.\nSkills:\n" + self.skills.catalog_text())
-        return ToolResult("\n\n".join(parts))
+            sample = self._sample_index()
+            text = "Load a skill with use_skill to see its resources.\nSkills:\n" + self.skills.catalog_text()
+            return ToolResult(text + ("\n\nThis task's own resources:\n" + sample if sample else ""))
+        return ToolResult("\n\n".join(self._index(self.skills.get(n), type) for n in self.stats.loaded_skills))
+
+    def _skill_order(self) -> list[str]:
+        """Loaded skills first, then the rest of the library: a judge that has internalized a skill
+        may address its resources by id without loading it again."""
+        return self.stats.loaded_skills + [n for n in self.skills.names() if n not in self.stats.loaded_skills]
 
     def _tool_view_resource(self, path: str, reason: str = "") -> ToolResult:
         from model.skills import SkillError
 
+        if not isinstance(path, str) or not path:
+            return self._invalid("view_resource needs a resource id or path")
         if path.startswith(SAMPLE_PREFIX):
             return self._view_sample(path[len(SAMPLE_PREFIX):])
-        if not self.stats.loaded_skills:
-            return self._invalid("load a skill with use_skill before viewing its resources")
         errors = []
-        for name in self.stats.loaded_skills:
+        for name in self._skill_order():
             pkg = self.skills.get(name)
             try:
                 text = pkg.read(path, self.setting)
@@ -168,22 +167,21 @@ class JudgeEnv:
                 continue
             self.stats.use(_resource_id(pkg, path))
             return ToolResult(_clip(text))
-        return self._invalid("; ".join(errors))
+        return self._invalid(errors[0] if errors else f"unknown resource '{path}'")
 
     def _tool_run_resource(self, resource_id: str, reason: str = "", args: dict | None = None) -> ToolResult:
         from model.skills import SkillError
         from model.verifiers import VerifierError, VerifierInput, run_verifier
 
         spec = None
-        for name in self.stats.loaded_skills:
+        for name in self._skill_order():
             try:
                 spec = self.skills.get(name).get(resource_id)
                 break
             except SkillError:
                 continue
         if spec is None:
-            hint = "" if self.stats.loaded_skills else " (load a skill with use_skill first)"
-            return self._invalid(f"unknown resource '{resource_id}'{hint}")
+            return self._invalid(f"unknown resource '{resource_id}'; list_resources shows the available ids")
         if spec.implementation_kind != "runtime_verifier":
             return self._invalid(f"'{resource_id}' is a {spec.implementation_kind}, not a runnable verifier; "
                                  "use view_resource")
@@ -197,6 +195,7 @@ class JudgeEnv:
             result = run_verifier(spec.runner, inp)
         except VerifierError as e:
             return self._invalid(str(e))
+        self.history.append((spec.id, result))
         self.stats.use(spec.id)
         for field_name in spec.requires:
             if getattr(self.resources, field_name, None):
@@ -211,7 +210,7 @@ class JudgeEnv:
         result = run_python(code, inputs={"prompt": self.prompt, "candidates": dict(self.candidates),
                                           "sample": self.sample_view()},
                             timeout_s=self.sandbox_timeout_s)
-        self.stats.use("python_sandbox")
+        self.history.append(("python_sandbox", result))
         out = result.stdout.strip() or "(no output)"
         if not result.ok:
             out += f"\nError: {result.error}"
@@ -235,10 +234,8 @@ class JudgeEnv:
         return {k: v for k, v in self.resources.to_dict().items() if k != "metadata"}
 
     def _sample_index(self) -> str:
-        lines = []
-        for name in self.resources.available():
-            lines.append(f"{SAMPLE_PREFIX}{name} | sample_resource | the sample's own {name}")
-        return "\n".join(lines)
+        return "\n".join(f"- {SAMPLE_PREFIX}{name} | sample_resource | this task's {name}"
+                         for name in self.resources.available())
 
     def _view_sample(self, name: str) -> ToolResult:
         value = self.sample_view().get(name)
