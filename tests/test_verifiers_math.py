@@ -56,6 +56,7 @@ def test_equivalent(a, b):
     ("0.333", "1/3"),
     (None, "1"),
     ("", ""),
+    ("99940008", "99940009"),  # large integers compare exactly, not within a relative tolerance
 ])
 def test_not_equivalent(a, b):
     assert not is_equivalent(a, b)

@@ -170,6 +170,8 @@ def is_equivalent(a: str | None, b: str | None) -> bool:
         return True
     fa, fb = _as_float(a), _as_float(b)
     if fa is not None and fb is not None:
+        if fa.is_integer() and fb.is_integer() and max(abs(fa), abs(fb)) < 2**53:
+            return int(fa) == int(fb)  # integers compare exactly: 99940008 is not 99940009
         return math.isclose(fa, fb, rel_tol=1e-6, abs_tol=1e-9)
     pa, pb = _parse(a), _parse(b)
     if not pa or not pb or _too_big(pa) or _too_big(pb):
