@@ -95,13 +95,14 @@ def _last_phrase(text: str) -> str | None:
 
 
 def _bare_answer(text: str) -> str | None:
-    """The whole text when it is just an answer: one short line with at most one real word."""
+    """The whole text when it is just an answer: one short line that is not a sentence around a number
+    ("It is 4." is a sentence: its answer is the number; "New York" or "x = 5" are answers)."""
     stripped = text.strip()
     if "\n" in stripped or len(stripped) > 80:
         return None
     no_latex = _LATEX_CMD_RE.sub(" ", re.sub(r"\\text\{[^}]*\}", " ", stripped))
-    n_words = len(re.findall(r"[A-Za-z]{3,}", no_latex))
-    return stripped if n_words <= 1 else None
+    n_words = len(re.findall(r"[A-Za-z]{2,}", no_latex))
+    return stripped if n_words <= (1 if _NUMBER_RE.search(no_latex) else 2) else None
 
 
 def _last_number(text: str) -> str | None:
