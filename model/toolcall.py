@@ -22,8 +22,9 @@ class ToolCall:
     id: str = ""
 
     def to_openai(self) -> dict[str, Any]:
-        return {"id": self.id, "type": "function",
-                "function": {"name": self.name, "arguments": json.dumps(self.arguments, ensure_ascii=False)}}
+        """OpenAI message form. Arguments stay a dict (what chat templates expect); the openai backend
+        serialises them to a JSON string when it sends messages to a server."""
+        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
 
 
 @dataclass

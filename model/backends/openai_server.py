@@ -7,6 +7,7 @@ in the project's Hermes protocol (`tool_mode="text"`, works with any chat model 
 """
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -55,7 +56,7 @@ class OpenAIBackend(Backend):
         body: dict[str, Any] = dict(model=self.model, max_tokens=sampling.max_new_tokens,
                                     temperature=sampling.temperature, top_p=sampling.top_p, seed=sampling.seed)
         if self.tool_mode == "native":
-            body["messages"] = req.messages
+            body["messages"] = [_with_string_arguments(m) for m in req.messages]
             if req.tools:
                 body["tools"] = req.tools
         else:
@@ -99,3 +100,16 @@ class OpenAIBackend(Backend):
         if self.tool_mode == "native":
             gen.tool_calls, gen.tool_errors = parse_native_tool_calls(msg.tool_calls)
         return gen
+
+
+def _with_string_arguments(message: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAI API wants tool-call arguments as JSON strings; trajectories keep them as dicts."""
+    if not message.get("tool_calls"):
+        return message
+    calls = []
+    for tc in message["tool_calls"]:
+        fn = dict(tc["function"])
+        if not isinstance(fn.get("arguments"), str):
+            fn["arguments"] = json.dumps(fn.get("arguments") or {}, ensure_ascii=False)
+        calls.append({**tc, "function": fn})
+    return {**message, "tool_calls": calls}
