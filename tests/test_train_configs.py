@@ -1,0 +1,65 @@
+"""Every train YAML loads into its schema; every DeepSpeed JSON fills all of its "auto" values."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from model.config import REPO_ROOT, ConfigError, load_config
+from train.config import SFTConfig, grad_accum_steps, validate
+from train.engine import build_ds_config, lr_lambda, zero_stage
+
+TRAIN_CONFIGS = sorted((REPO_ROOT / "configs" / "train").glob("*.yaml"))
+DS_CONFIGS = sorted((REPO_ROOT / "configs" / "deepspeed").glob("*.json"))
+
+
+def test_the_expected_configs_exist():
+    names = {p.stem for p in TRAIN_CONFIGS}
+    assert {"sft_quickstart", "sft_tiny", "sft_qwen3_8b_zero3_8gpu", "sft_lora_1gpu"} <= names
+    assert {"zero2", "zero3", "zero3_offload"} <= {p.stem for p in DS_CONFIGS}
+
+
+@pytest.mark.parametrize("path", TRAIN_CONFIGS, ids=lambda p: p.stem)
+def test_train_config_loads_and_validates(path, tmp_path):
+    cfg = load_config(SFTConfig, path, [f"output_dir={tmp_path}"])
+    validate(cfg)
+    assert cfg.output_dir == str(tmp_path) and cfg.data_path
+    assert (REPO_ROOT / "configs" / "deepspeed" / f"{cfg.deepspeed}.json").exists()
+    ds = build_ds_config(cfg, world_size=cfg.global_batch_size // cfg.micro_batch_size, precision="bf16",
+                         hidden_size=4096)
+    assert "auto" not in json.dumps(ds)
+
+
+@pytest.mark.parametrize("path", DS_CONFIGS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("world", [1, 2, 8])
+def test_deepspeed_config_autos_are_filled(path, world):
+    cfg = SFTConfig(model="x", deepspeed=path.stem, global_batch_size=16, micro_batch_size=2, max_grad_norm=0.5)
+    ds = build_ds_config(cfg, world_size=world, precision="fp32", hidden_size=64)
+    assert "auto" not in json.dumps(ds)
+    assert ds["train_batch_size"] == 16 and ds["gradient_accumulation_steps"] == 16 // (2 * world)
+    assert ds["gradient_clipping"] == 0.5 and ds["bf16"]["enabled"] is False
+    assert zero_stage(ds) in (2, 3)
+    from train.engine import prepare_accelerator_env
+
+    prepare_accelerator_env()
+    from deepspeed.runtime.zero.config import DeepSpeedZeroConfig
+
+    DeepSpeedZeroConfig(**ds["zero_optimization"])  # pydantic, extra keys forbidden: catches typos
+
+
+def test_unknown_keys_and_bad_values_are_errors(tmp_path):
+    tiny = REPO_ROOT / "configs" / "train" / "sft_tiny.yaml"
+    with pytest.raises(ConfigError, match="no_such_key"):
+        load_config(SFTConfig, tiny, ["no_such_key=1"])
+    with pytest.raises(ValueError, match="overlong"):
+        validate(load_config(SFTConfig, tiny, ["overlong=cut"]))
+    with pytest.raises(ValueError, match="exactly one"):
+        validate(load_config(SFTConfig, tiny, ["model=smollm2-135m"]))
+    with pytest.raises(ValueError, match="not divisible"):
+        grad_accum_steps(SFTConfig(global_batch_size=8, micro_batch_size=3), 1)
+
+
+def test_schedule_warmup_then_cosine():
+    f = lr_lambda(total_steps=100, warmup_steps=10, min_lr_ratio=0.1)
+    assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
+    assert f(10) == pytest.approx(1.0) and f(55) == pytest.approx(0.55) and f(100) == pytest.approx(0.1)
