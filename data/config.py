@@ -67,8 +67,8 @@ class FilterConfig:
     drop_forced: bool = True                          # ... and those finalized by the step limit
     require_order_consistent: bool = True             # keep a (task, setting) only if right in both orders
     max_tokens: int = 4096                            # drop rendered examples longer than this
-    pick_sample: str = "shortest"                     # one of K samples per (task, order, setting): shortest | random
-    dedup: bool = True                                # exact + near-duplicate prompts (MinHash LSH, exact check)
+    pick_sample: str = "shortest"                     # one of K per (task, order, setting): shortest | random
+    dedup: bool = True                                # exact + near-duplicate prompts (MinHash LSH, verified)
     near_dup_threshold: float = 0.9                   # Jaccard of word 5-gram shingles
     balance_sources: bool = True                      # cap any source at `max_source_share` of the data
     max_source_share: float = 0.6
