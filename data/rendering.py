@@ -50,21 +50,12 @@ def prepare_tokenizer(spec: str) -> tuple[Any, dict[str, Any]]:
     tok = load_tokenizer(spec)
     own = template_supports_tools(tok)
     ensure_tool_template(tok)
-    _freeze_vocab(tok)
     eot = end_of_turn_token(tok)
     info = {"spec": spec, "name_or_path": str(getattr(tok, "name_or_path", "")), "class": type(tok).__name__,
             "chat_template": ("own (with tool calls)" if own
                               else "project Hermes-style ChatML (model.chat_template)"),
             "end_of_turn": eot, "end_of_turn_id": tok.convert_tokens_to_ids(eot), "vocab_size": len(tok)}
     return tok, info
-
-
-def _freeze_vocab(tok: Any) -> None:
-    """`end_of_turn_token` (called by every `render_with_mask`) builds the whole vocab dict through
-    `get_vocab()`, ~75% of the render time for SmolLM2. The vocabulary does not change while rendering,
-    so the dict is built once. (Belongs in model/chat_template.py; see the render report.)"""
-    vocab = tok.get_vocab()
-    tok.get_vocab = lambda: vocab
 
 
 # ------------------------------------------------------------------------------------------ messages

@@ -92,9 +92,9 @@ def ensure_tool_template(tokenizer: Any) -> Any:
 
 def end_of_turn_token(tokenizer: Any) -> str:
     """The token that closes an assistant turn (trained; generation stops on it)."""
-    vocab = tokenizer.get_vocab()
+    template = tokenizer.chat_template if isinstance(tokenizer.chat_template, str) else ""
     for tok in ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>"):
-        if tok in vocab and (tokenizer.chat_template or "").find(tok) >= 0:
+        if tok in template and tokenizer.convert_tokens_to_ids(tok) not in (None, tokenizer.unk_token_id):
             return tok
     return tokenizer.eos_token
 
