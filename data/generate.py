@@ -88,7 +88,8 @@ def build_tasks(cfg: DataConfig, rejects: Rejects) -> tuple[list[JudgeTask], lis
         raise ValueError(f"duplicate task ids across sources (e.g. {dupes[:3]}); give each source distinct ids")
     train = [t for t in all_tasks if t.meta.get("split", "train") == "train"]
     heldout = [t for t in all_tasks if t.meta.get("split") == "heldout"]
-    decon: dict[str, Any] = {"enabled": cfg.decontam.enabled}
+    train, shadowed = drop_heldout_copies(train, heldout)
+    decon: dict[str, Any] = {"enabled": cfg.decontam.enabled, "heldout_copies_removed": len(shadowed)}
     if cfg.decontam.enabled:
         present = {k: str(resolve_path(v)) for k, v in cfg.decontam.benchmarks.items() if resolve_path(v).exists()}
         decon["benchmarks_checked"] = sorted(present)
@@ -103,6 +104,19 @@ def build_tasks(cfg: DataConfig, rejects: Rejects) -> tuple[list[JudgeTask], lis
               "domains": dict(Counter(t.domain for t in train)),
               "licenses": {s: _license(s) for s in per_source}}
     return train, heldout, report
+
+
+def drop_heldout_copies(train: list[JudgeTask], heldout: list[JudgeTask], threshold: float = 0.9
+                        ) -> tuple[list[JudgeTask], list[JudgeTask]]:
+    """Train tasks whose prompt (near-)duplicates a held-out prompt. The split hashes upstream ids, so
+    one problem reachable under two ids (a template generator, a dataset with repeats) could otherwise
+    sit on both sides."""
+    from data.render_minhash import first_of_duplicates
+
+    texts = [(("heldout", i), t.prompt_text) for i, t in enumerate(heldout)] + [(t.id, t.prompt_text) for t in train]
+    dropped = first_of_duplicates(texts, threshold)
+    shadowed = {k for k, (_, kept) in dropped.items() if isinstance(k, str) and isinstance(kept, tuple)}
+    return [t for t in train if t.id not in shadowed], [t for t in train if t.id in shadowed]
 
 
 def _license(source: str) -> str:

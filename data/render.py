@@ -42,11 +42,13 @@ from model.config import ConfigError, config_arg_parser, load_config, save_confi
 from model.jsonl import Rejects
 from model.prompts import PromptOptions
 from model.records import Trajectory
+from model.tools import tool_specs
 
 
 def _prompt_options(cfg: DataConfig) -> PromptOptions:
     agent = cfg.teacher.agent  # the options the teacher's prompts were built with
-    return PromptOptions(max_candidate_chars=agent.max_candidate_chars, allow_tie=agent.allow_tie)
+    return PromptOptions(max_candidate_chars=agent.max_candidate_chars, allow_tie=agent.allow_tie,
+                         style=agent.prompt_style)
 
 
 def _skill_catalog(cfg: DataConfig) -> str:
@@ -64,7 +66,7 @@ class _SkillEncoder:
         self.encoded: dict[int, Any] = {}
 
     def __call__(self, trajs: list[Trajectory]) -> dict[int, int | None]:
-        jobs = [(skill_messages(t), t.setting) for t in trajs]
+        jobs = [(skill_messages(t), tool_specs(t.setting, t.meta.get("prompt_style", "full"))) for t in trajs]
         results = encode_all(jobs, self.tok, self.cfg.render.tokenizer, max(1, self.cfg.workers),
                              "render sft_skill", self.progress)
         lengths: dict[int, int | None] = {}
@@ -89,7 +91,7 @@ def build_rows(cfg: DataConfig, kept: list[Trajectory], tasks: dict[str, Any], e
                                      encoded[id(t)]) for t in kept]
     if "sft_direct" in cfg.render.formats:
         msgs = [direct_messages(tasks[t.task_id], t.order, t.verdict, opts) for t in kept]
-        results = encode_all([(m, "baseline") for m in msgs], tok, cfg.render.tokenizer, max(1, cfg.workers),
+        results = encode_all([(m, None) for m in msgs], tok, cfg.render.tokenizer, max(1, cfg.workers),
                              "render sft_direct", progress)
         bad = [r for r in results if isinstance(r, str)]
         if bad:  # the baseline prompt is built by the project: a failure here is a bug, not bad data

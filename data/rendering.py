@@ -33,11 +33,10 @@ from model.chat_template import (
 )
 from model.prompts import PromptOptions, initial_messages
 from model.records import JudgeTask, Trajectory
-from model.tools import tool_specs
 
 FORMATS = ("sft_skill", "sft_direct", "rl")
 GREEN, GREY, RESET = "\033[32m", "\033[90m", "\033[0m"
-Job = tuple[list[dict[str, Any]], str]  # (messages, setting whose tools are rendered)
+Job = tuple[list[dict[str, Any]], list[dict[str, Any]] | None]  # (messages, the tool schemas to render)
 Encoded = tuple[np.ndarray, np.ndarray]  # (input_ids, labels), int32
 
 
@@ -86,9 +85,9 @@ def _init_worker(spec: str) -> None:
 
 
 def _encode(job: Job) -> Encoded | str:
-    messages, setting = job
+    messages, tools = job
     try:
-        ids, labels = render_with_mask(_WORKER["tok"], messages, tool_specs(setting) or None)
+        ids, labels = render_with_mask(_WORKER["tok"], messages, tools or None)
         return np.asarray(ids, dtype=np.int32), np.asarray(labels, dtype=np.int32)
     except Exception as e:  # a template error on one conversation is that row's problem, not the run's
         return f"{type(e).__name__}: {e}"

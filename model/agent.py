@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from model.backends.base import Backend, Generation, GenerationRequest, SamplingParams
+from model.ledger import TokenLedger, continuation_ids
 from model.prompts import PromptOptions, initial_messages
 from model.records import LABELS, JudgeTask, Trajectory
 from model.toolcall import ToolCall, parse_text_tool_calls
@@ -37,7 +38,9 @@ class AgentConfig:
     tool_budget: int | None = None     # None: the loaded skill's tool_budget
     allow_tie: bool = True
     max_candidate_chars: int | None = None
+    prompt_style: str = "full"         # full | compact (short system prompt, tools named inline)
     sandbox_timeout_s: float = 5.0
+    track_tokens: bool = False         # keep a TokenLedger per episode (RL): needs a token-level backend
     skills_dir: str = "skills"         # where skill packages live (relative to the repo root)
     skills: list[str] = field(default_factory=list)  # which packages the judge may load; [] = all
 
@@ -54,6 +57,7 @@ class Episode:
     env: JudgeEnv
     messages: list[dict[str, Any]]
     sample_index: int = 0              # the k-th sample of this (task, order) when sampling several
+    prompt_style: str = "full"
     steps: int = 0
     done: bool = False
     forced: bool = False
@@ -62,6 +66,7 @@ class Episode:
     completion_tokens: int = 0
     errors: list[str] = field(default_factory=list)
     generations: list[Generation] = field(default_factory=list)
+    ledger: TokenLedger | None = None
     started: float = field(default_factory=time.perf_counter)
     ended: float = 0.0
 
@@ -79,8 +84,10 @@ def new_episode(task: JudgeTask, order: list[int], setting: str, skills: Any, cf
                    sandbox_timeout_s=cfg.sandbox_timeout_s)
     catalog = skills.catalog_text() if setting != "baseline" else ""
     msgs = initial_messages(task, order, setting, catalog,
-                            PromptOptions(max_candidate_chars=cfg.max_candidate_chars, allow_tie=cfg.allow_tie))
-    return Episode(task=task, order=list(order), setting=setting, env=env, messages=msgs, sample_index=sample_index)
+                            PromptOptions(max_candidate_chars=cfg.max_candidate_chars, allow_tie=cfg.allow_tie,
+                                          style=cfg.prompt_style))
+    return Episode(task=task, order=list(order), setting=setting, env=env, messages=msgs, sample_index=sample_index,
+                   prompt_style=cfg.prompt_style)
 
 
 def run_agent(backend: Backend, items: Sequence[tuple[JudgeTask, list[int]]], setting: str,
@@ -98,28 +105,54 @@ def run_agent(backend: Backend, items: Sequence[tuple[JudgeTask, list[int]]], se
 def run_episodes(backend: Backend, episodes: list[Episode], cfg: AgentConfig,
                  on_step: Callable[[list[Episode]], None] | None = None) -> None:
     max_steps = 1 if all(ep.setting == "baseline" for ep in episodes) else cfg.max_steps
+    if cfg.track_tokens and backend.tokenizer is None:
+        raise ValueError(f"track_tokens needs a token-level backend (hf, vllm), not {backend.describe()}")
     for step in range(max_steps):
         active = [ep for ep in episodes if not ep.done]
         if not active:
             break
         sampling = cfg.sampling()
         sampling.seed = cfg.seed + step
-        requests = [GenerationRequest(ep.messages, tools=tool_specs(ep.setting) or None, context=ep)
-                    for ep in active]
+        requests = [_request(ep, backend, cfg) for ep in active]
         gens = backend.generate(requests, sampling)
         last = step == max_steps - 1
         for ep, gen in zip(active, gens):
+            n_before = len(ep.messages)
             step_episode(ep, gen, backend.native_tools, last)
             if not ep.done and step == max_steps - 2:
                 if ep.messages[-1] == {"role": "user", "content": NUDGE_MESSAGE}:
                     ep.messages.pop()
                 ep.messages.append({"role": "user", "content": FORCE_FINAL_MESSAGE})
                 ep.forced = True
+            if ep.ledger is not None:
+                _extend_ledger(ep, gen, backend, n_before)
         if on_step:
             on_step(active)
     for ep in episodes:
         if not ep.done:
             _finish(ep, Verdict(error=f"no verdict after {ep.steps} steps"))
+
+
+def _request(ep: Episode, backend: Backend, cfg: AgentConfig) -> GenerationRequest:
+    req = GenerationRequest(ep.messages, tools=tool_specs(ep.setting, ep.prompt_style) or None, context=ep)
+    if cfg.track_tokens:
+        if ep.ledger is None:
+            ep.ledger = TokenLedger.start(backend.encode(req))
+        req.prompt_ids = list(ep.ledger.ids)
+    return req
+
+
+def _extend_ledger(ep: Episode, gen: Generation, backend: Backend, n_before: int) -> None:
+    """Appends the policy's completion, then (if the episode goes on) the template's tokens up to the
+    next generation prompt. The assistant message of this step sits at index n_before."""
+    from model.chat_template import end_of_turn_token
+
+    tok = backend.tokenizer
+    eot_id = tok.convert_tokens_to_ids(end_of_turn_token(tok))
+    ep.ledger.add_generated(list(gen.completion_ids or []), getattr(backend, "stop_ids", [eot_id]), eot_id)
+    if not ep.done:
+        tools = tool_specs(ep.setting, ep.prompt_style) or None
+        ep.ledger.add_context(continuation_ids(tok, ep.messages, n_before, tools))
 
 
 def step_episode(ep: Episode, gen: Generation, native_tools: bool, last: bool) -> None:
@@ -193,6 +226,7 @@ def to_trajectory(ep: Episode, teacher: str) -> Trajectory:
         latency_s=round((ep.ended or time.perf_counter()) - ep.started, 4),
         confidence=_float(ep.env.final_args.get("confidence")),
         meta={"parse": v.how or None, "parse_error": v.error, "sample_index": ep.sample_index,
+              "prompt_style": ep.prompt_style,
               "errors": ep.errors or None, "finish_reasons": [g.finish_reason for g in ep.generations]},
     )
 

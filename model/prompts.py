@@ -11,12 +11,17 @@ from dataclasses import dataclass
 from model.records import LABELS, JudgeTask
 
 SETTINGS = ("baseline", "skill_fair", "skill_operational")
+PROMPT_STYLES = ("full", "compact")
+COMPACT_TOOLS = ("use_skill(skill_name, reason), list_resources(type), view_resource(path, reason), "
+                 "run_resource(resource_id, reason, args), python_sandbox(code, reason), "
+                 "final_answer(verdict, confidence, used_resources, reason)")
 
 
 @dataclass
 class PromptOptions:
     max_candidate_chars: int | None = None  # truncate very long candidates (marked) for small contexts
     allow_tie: bool = True
+    style: str = "full"  # full: tool JSON schemas + skill catalog; compact: one-line tool signatures
 
 
 def labels_for(task: JudgeTask) -> list[str]:
@@ -47,9 +52,14 @@ def _verdict_format(task: JudgeTask, allow_tie: bool) -> str:
     return ", ".join(options[:-1]) + " or " + options[-1]
 
 
-def system_prompt(task: JudgeTask, setting: str, skill_catalog: str = "", allow_tie: bool = True) -> str:
+def system_prompt(task: JudgeTask, setting: str, skill_catalog: str = "", allow_tie: bool = True,
+                  style: str = "full") -> str:
+    """`full` relies on the chat template to list the tools' JSON schemas; `compact` (for small models and
+    CPU budgets: ~150 tokens instead of ~1000) names the skills and tool signatures inline."""
     if setting not in SETTINGS:
         raise ValueError(f"unknown setting {setting!r}; expected one of {SETTINGS}")
+    if style not in PROMPT_STYLES:
+        raise ValueError(f"unknown prompt style {style!r}; expected one of {PROMPT_STYLES}")
     if setting == "baseline":
         return (
             "You are an impartial judge of AI responses. " + _instruction(task, allow_tie) + " "
@@ -58,6 +68,16 @@ def system_prompt(task: JudgeTask, setting: str, skill_catalog: str = "", allow_
             f"verdict on the last line as {_verdict_format(task, allow_tie)}."
         )
     choices = verdict_choices(task, allow_tie) or ["an integer rating from 1 to 10"]
+    if style == "compact":
+        skills = ", ".join(line.split(" - ")[0].lstrip("- ").strip() for line in skill_catalog.splitlines()
+                           if line.strip())
+        return (
+            f"You are a reward judge executing the Reward-Evaluation Skill (skills: {skills}). "
+            + _instruction(task, allow_tie) + " Decide easy cases directly; otherwise run only the evidence "
+            "that can change the verdict and trust verifiers over impressions.\n"
+            f"Tools: {COMPACT_TOOLS}. Call one as <tool_call>{{\"name\": ..., \"arguments\": {{...}}}}</tool_call>.\n"
+            "Finish with final_answer; verdict: " + ", ".join(choices) + "."
+        )
     return (
         "You are a reward judge that works by executing a Reward-Evaluation Skill. "
         + _instruction(task, allow_tie) + "\n\n"
@@ -105,6 +125,6 @@ def initial_messages(task: JudgeTask, order: list[int], setting: str, skill_cata
                      options: PromptOptions | None = None) -> list[dict]:
     options = options or PromptOptions()
     return [
-        {"role": "system", "content": system_prompt(task, setting, skill_catalog, options.allow_tie)},
+        {"role": "system", "content": system_prompt(task, setting, skill_catalog, options.allow_tie, options.style)},
         {"role": "user", "content": user_message(task, order, setting, options)},
     ]

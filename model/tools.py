@@ -47,8 +47,10 @@ TOOL_SPECS: list[dict[str, Any]] = [
 TOOL_NAMES = tuple(t["function"]["name"] for t in TOOL_SPECS)
 
 
-def tool_specs(setting: str) -> list[dict[str, Any]]:
-    return [] if setting == "baseline" else TOOL_SPECS
+def tool_specs(setting: str, style: str = "full") -> list[dict[str, Any]]:
+    """The JSON schemas the chat template lists; none in baseline, and none in the compact prompt
+    style, whose system prompt names the tools inline."""
+    return [] if setting == "baseline" or style == "compact" else TOOL_SPECS
 
 
 @dataclass

@@ -197,3 +197,73 @@ def test_real_smollm2_runs_the_loop_on_a_few_tasks():
             assert t.messages[0]["role"] == "system" and t.messages[2]["role"] == "assistant"
             assert t.parse_ok or t.meta["parse_error"]  # a failure is reported with its reason
             assert t.completion_tokens > 0 and t.prompt_tokens > 0
+
+
+def _check_ledger(ledger, seen):
+    assert ledger is not None and len(ledger.ids) == len(ledger.mask)
+    for prompt_ids, completion in seen:  # every turn was generated from the ledger as it stood then
+        assert ledger.ids[: len(prompt_ids)] == prompt_ids
+        assert ledger.ids[len(prompt_ids): len(prompt_ids) + len(completion)] == completion
+        assert all(ledger.mask[len(prompt_ids): len(prompt_ids) + len(completion)])
+    assert sum(ledger.mask) == sum(len(c) for _, c in seen)  # the policy's tokens are the completions
+
+
+def test_token_ledger_with_tool_calls(smollm_tokenizer):
+    """RL trains on the ledger: the tokens each turn was generated from, plus what was generated."""
+    import copy
+
+    from model.agent import load_skills, new_episode, run_episodes
+    from model.backends.base import Backend, Generation
+    from model.chat_template import ensure_tool_template
+
+    tok = ensure_tool_template(copy.deepcopy(smollm_tokenizer))
+    eot = tok.convert_tokens_to_ids("<|im_end|>")
+    replies = iter([tool_call("run_resource", resource_id="verifier.math_answer"),
+                    tool_call("final_answer", verdict="A")])
+    seen = []
+
+    class TokenScripted(Backend):
+        tokenizer = tok
+        stop_ids = [eot]
+
+        def encode(self, req):
+            return list(req.prompt_ids) if req.prompt_ids is not None else list(
+                tok.apply_chat_template(req.messages, tools=req.tools, add_generation_prompt=True,
+                                        tokenize=True, return_dict=True)["input_ids"])
+
+        def generate(self, requests, sampling):
+            out = []
+            for r in requests:
+                text = next(replies)
+                ids = tok(text, add_special_tokens=False)["input_ids"] + [eot]
+                seen.append((list(r.prompt_ids), ids))
+                out.append(Generation(text=text, completion_ids=ids, prompt_ids=list(r.prompt_ids)))
+            return out
+    cfg = AgentConfig(max_steps=4, track_tokens=True)
+    ep = new_episode(MATH, [1, 0], "skill_operational", load_skills(cfg), cfg)
+    run_episodes(TokenScripted(), [ep], cfg)
+    assert ep.verdict.label == "A" and len(seen) == 2
+    _check_ledger(ep.ledger, seen)
+    context = tok.decode([i for i, m in zip(ep.ledger.ids, ep.ledger.mask) if not m][-80:])
+    assert "<tool_response>" in context and "matches_reference" in context
+    assert tok.decode(ep.ledger.ids).endswith("</tool_call><|im_end|>")
+
+
+def test_token_ledger_with_a_real_model(tiny_model_dir):
+    from model.agent import load_skills, new_episode, run_episodes
+    from model.backends.hf import HFBackend
+
+    backend = HFBackend(str(tiny_model_dir), batch_size=2)
+    seen = []
+    generate = backend.generate
+
+    def recording(requests, sampling):
+        gens = generate(requests, sampling)
+        seen.extend((list(r.prompt_ids), list(g.completion_ids)) for r, g in zip(requests, gens))
+        return gens
+    backend.generate = recording
+    cfg = AgentConfig(max_steps=3, max_new_tokens=6, track_tokens=True, temperature=1.0, seed=3)
+    ep = new_episode(MATH, [0, 1], "skill_fair", load_skills(cfg), cfg)
+    run_episodes(backend, [ep], cfg)
+    _check_ledger(ep.ledger, seen)
+    assert len(seen) == ep.steps

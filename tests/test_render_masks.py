@@ -59,7 +59,7 @@ def test_skill_example_mask(tok, trajectory):
 
     msgs = skill_messages(trajectory)
     assert msgs[-1]["role"] == "assistant" and len(msgs) == len(trajectory.messages) - 1
-    [enc] = encode_all([(msgs, trajectory.setting)], tok, "smollm2-135m", progress=False)
+    [enc] = encode_all([(msgs, tool_specs(trajectory.setting))], tok, "smollm2-135m", progress=False)
     row = sft_row(MATH, trajectory.setting, trajectory.order, trajectory.verdict, msgs, enc)
     ids, labels = row["input_ids"].tolist(), row["labels"].tolist()
     assert row["n_tokens"] == len(ids) and row["n_trained"] == sum(x != IGNORE_INDEX for x in labels)
@@ -93,7 +93,7 @@ def test_prefix_consistency_on_the_project_template(tok, trajectory):
     # tokenizing the whole text equals what render_with_mask returns (no re-tokenization drift)
     from data.rendering import encode_all
 
-    [(ids, _)] = encode_all([(msgs, trajectory.setting)], tok, "smollm2-135m", progress=False)
+    [(ids, _)] = encode_all([(msgs, tool_specs(trajectory.setting))], tok, "smollm2-135m", progress=False)
     assert ids.tolist() == tok(full, add_special_tokens=False)["input_ids"]
 
 
@@ -104,7 +104,7 @@ def test_direct_twin_trains_only_the_verdict(tok, trajectory):
     assert [m["role"] for m in msgs] == ["system", "user", "assistant"]
     assert msgs[-1]["content"] == "[[B]]" and "[[A]]" in msgs[0]["content"]  # the baseline's output format
     assert "<tools>" not in render(tok, msgs) and "<tool_call>" not in render(tok, msgs)
-    [(ids, labels)] = encode_all([(msgs, "baseline")], tok, "smollm2-135m", progress=False)
+    [(ids, labels)] = encode_all([(msgs, None)], tok, "smollm2-135m", progress=False)
     assert spans(tok, ids.tolist(), labels.tolist()) == ["[[B]]<|im_end|>"]
     assert trains_token(ids, labels, tok.convert_tokens_to_ids("<|im_end|>"))
 
@@ -114,7 +114,7 @@ def test_a_template_error_is_returned_not_raised(tok):
 
     bad = [{"role": "system", "content": "s"}, {"role": "assistant", "content": None,
                                                 "tool_calls": [{"function": {"name": "x"}}]}]
-    [r] = encode_all([(bad, "skill_fair")], tok, "smollm2-135m", progress=False)
+    [r] = encode_all([(bad, tool_specs("skill_fair"))], tok, "smollm2-135m", progress=False)
     assert isinstance(r, str) and r
 
 
@@ -122,7 +122,7 @@ def test_coloured_example(tok, trajectory):
     from data.rendering import GREEN, GREY, coloured, encode_all, skill_messages
 
     msgs = skill_messages(trajectory)
-    [(ids, labels)] = encode_all([(msgs, trajectory.setting)], tok, "smollm2-135m", progress=False)
+    [(ids, labels)] = encode_all([(msgs, tool_specs(trajectory.setting))], tok, "smollm2-135m", progress=False)
     text = coloured(tok, ids, labels)
     assert text.startswith(GREY) and GREEN + "I will compare" in text
     plain = text.replace(GREEN, "").replace(GREY, "").replace("\033[0m", "")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-PRECISIONS = ("auto", "bf16", "fp32")
+PRECISIONS = ("auto", "bf16", "fp32", "amp_bf16")
 OVERLONG = ("truncate", "drop")
 TRISTATE = ("auto", "true", "false")
 
@@ -44,6 +44,11 @@ class SFTConfig:
     liger: str = "auto"
     """Liger kernels (RMSNorm, SwiGLU, RoPE, fused linear cross-entropy): auto = when importable on CUDA."""
     lora: LoraSettings = field(default_factory=LoraSettings)
+    freeze_embeddings: bool = False
+    """Keep the input embeddings (and a tied lm_head) frozen."""
+    trainable_layers: int = 0
+    """Train only the top N decoder layers (+ final norm); 0 trains all. Backward then stops at the
+    first trainable layer: a cheap partial fine-tune for small CPU runs."""
 
     # ------------------------------------------------------------------ data
     data_path: str = ""
@@ -84,7 +89,8 @@ class SFTConfig:
     """A name under configs/deepspeed/ (zero2 | zero3 | zero3_offload) or a path to a DeepSpeed JSON;
     its "auto" values are filled from this config."""
     precision: str = "auto"
-    """auto = bf16 on GPU, fp32 on CPU."""
+    """auto = bf16 on GPU, fp32 on CPU. amp_bf16 = fp32 master weights with a bf16 torch.autocast forward
+    (DeepSpeed's torch_autocast): on CPUs with AVX512-BF16 several times faster than fp32."""
 
     # ------------------------------------------------------------------ output
     output_dir: str = "outputs/sft"
@@ -132,6 +138,10 @@ def validate(cfg: SFTConfig) -> None:
         raise ValueError("need lr > 0, 0 <= min_lr_ratio <= 1, 0 <= warmup_ratio < 1")
     if len(cfg.adam_betas) != 2:
         raise ValueError("`adam_betas` takes two values")
+    if cfg.trainable_layers < 0:
+        raise ValueError("`trainable_layers` must be >= 0")
+    if cfg.lora.enabled and (cfg.trainable_layers or cfg.freeze_embeddings):
+        raise ValueError("`trainable_layers` / `freeze_embeddings` apply to full fine-tuning, not LoRA")
     if cfg.eval_every and ":" not in cfg.eval_hook:
         raise ValueError("`eval_every` needs `eval_hook: 'module:function'`")
 

@@ -73,7 +73,7 @@ def resolve_precision(cfg: SFTConfig) -> str:
     if cfg.precision == "auto":
         return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
     if cfg.precision == "bf16" and not torch.cuda.is_available():
-        raise ValueError("precision=bf16 needs a GPU; DeepSpeed on CPU trains in fp32 (precision=fp32|auto)")
+        raise ValueError("precision=bf16 needs a GPU; on CPU use fp32 or amp_bf16 (bf16 autocast, fp32 weights)")
     return cfg.precision
 
 
@@ -116,6 +116,8 @@ def build_ds_config(cfg: SFTConfig, world_size: int, precision: str, hidden_size
         "zero_optimization.stage3_param_persistence_threshold": 10 * h,
     }
     ds = _fill(copy.deepcopy(template), values)
+    if precision == "amp_bf16":
+        ds["torch_autocast"] = {"enabled": True, "dtype": "bfloat16"}
     if not torch.cuda.is_available():
         # pinned memory needs CUDA; the CPU accelerator trains fp32 only
         for key in ("offload_optimizer", "offload_param"):

@@ -23,10 +23,14 @@ WRAPPER_PREFIX = "lm."  # state-dict keys of the wrapped model inside the engine
 
 
 class CausalLMLoss(torch.nn.Module):
-    def __init__(self, lm: torch.nn.Module, fused_ce: bool = False):
+    """`selective`: the lm_head runs only on trained positions (typically ~10% of a judge trajectory),
+    exact for architectures whose logits are just lm_head(hidden) (train.modeling.FUSED_CE_MODEL_TYPES)."""
+
+    def __init__(self, lm: torch.nn.Module, fused_ce: bool = False, selective: bool = False):
         super().__init__()
         self.lm = lm
         self.fused_ce = fused_ce
+        self.selective = selective
         self._flce = None
         if fused_ce:
             from liger_kernel.transformers import LigerFusedLinearCrossEntropyLoss
@@ -42,6 +46,14 @@ class CausalLMLoss(torch.nn.Module):
             hidden = lm.get_decoder()(**model_kwargs).last_hidden_state
             weight = lm.get_output_embeddings().weight
             return self._flce(weight, hidden.flatten(0, 1), labels.flatten())
+        if self.selective:
+            from train.modeling import base_causal_lm
+
+            lm = base_causal_lm(self.lm)
+            hidden = lm.get_decoder()(**model_kwargs).last_hidden_state
+            keep = labels != IGNORE_INDEX
+            logits = lm.get_output_embeddings()(hidden[keep])
+            return F.cross_entropy(logits.float(), labels[keep], reduction="sum")
         logits = self.lm(**model_kwargs).logits
         return F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX,
                                reduction="sum")

@@ -12,7 +12,7 @@ import torch
 
 from train.config import SFTConfig
 
-DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
+DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32, "amp_bf16": torch.float32}  # amp: fp32 master
 # Architectures whose logits are exactly lm_head(final hidden) (no softcap / scaling / bias), so the
 # loss may be computed from the hidden states with Liger's fused linear cross-entropy.
 FUSED_CE_MODEL_TYPES = {"llama", "mistral", "qwen2", "qwen3", "qwen2_moe", "qwen3_moe", "phi3", "olmo2"}
@@ -101,11 +101,24 @@ def build_model(cfg: SFTConfig, tokenizer, precision: str, liger: bool = False, 
             model = AutoModelForCausalLM.from_config(config, dtype=dtype, attn_implementation=attn)
     else:
         model = load_model(cfg.model, dtype=dtype, attn=cfg.attn_implementation)
+    freeze(model, cfg.freeze_embeddings, cfg.trainable_layers)
     if cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if cfg.lora.enabled:
         model = add_lora(model, cfg)
     return model
+
+
+def freeze(model, embeddings: bool, trainable_layers: int) -> None:
+    """Partial fine-tuning: frozen input embeddings (and a tied head) and/or only the top N layers."""
+    if embeddings or trainable_layers:
+        model.get_input_embeddings().weight.requires_grad_(False)
+    if trainable_layers:
+        layers = model.get_decoder().layers
+        if trainable_layers > len(layers):
+            raise ValueError(f"trainable_layers={trainable_layers} but the model has {len(layers)} layers")
+        for layer in layers[: len(layers) - trainable_layers]:
+            layer.requires_grad_(False)
 
 
 def add_lora(model, cfg: SFTConfig):

@@ -144,7 +144,8 @@ def setup(cfg: SFTConfig, data: SFTData | None = None, tokenizer: Any = None) ->
     spe = batcher.schedule.steps_per_epoch
     total = cfg.max_steps if cfg.max_steps > 0 else cfg.epochs * spe
 
-    engine = make_engine(CausalLMLoss(lm, fused_ce=fused), cfg, ds_config, total)
+    engine = make_engine(CausalLMLoss(lm, fused_ce=fused, selective=base_type in FUSED_CE_MODEL_TYPES),
+                         cfg, ds_config, total)
     run = Run(cfg, d, precision, tokenizer, lm, engine, batcher, ds_config, attn_mode, total, n_params, liger,
               extras={"hf_ds_config": keep_alive})
     log0(d, f"world={d.world_size} device={d.device.type} precision={precision} zero={zero_stage(ds_config)} "

@@ -26,6 +26,7 @@ class GenerationRequest:
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]] | None = None
     context: Any = None  # opaque to backends; scripted policies read it (e.g. the episode's environment)
+    prompt_ids: list[int] | None = None  # token-level backends: generate from these ids (a TokenLedger)
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Generation:
 class Backend(ABC):
     name: str = "backend"
     native_tools: bool = False
+    tokenizer: Any = None  # token-level backends (hf, vllm) expose theirs: RL rollouts keep token ledgers
 
     @abstractmethod
     def generate(self, requests: list[GenerationRequest], sampling: SamplingParams) -> list[Generation]:

@@ -41,6 +41,8 @@ class HFBackend(Backend):
         self._calls = 0
 
     def encode(self, req: GenerationRequest) -> list[int]:
+        if req.prompt_ids is not None:
+            return list(req.prompt_ids)
         out = self.tokenizer.apply_chat_template(req.messages, tools=req.tools or None, tokenize=True,
                                                  add_generation_prompt=True, return_dict=True)
         return list(out["input_ids"])

@@ -37,13 +37,17 @@ class VLLMBackend(Backend):
         self.stop_ids = sorted({i for i in (self.tokenizer.eos_token_id, self.tokenizer.convert_tokens_to_ids(eot))
                                 if i is not None})
 
+    def encode(self, req: GenerationRequest) -> list[int]:
+        if req.prompt_ids is not None:
+            return list(req.prompt_ids)
+        return list(self.tokenizer.apply_chat_template(req.messages, tools=req.tools or None, tokenize=True,
+                                                       add_generation_prompt=True, return_dict=True)["input_ids"])
+
     def generate(self, requests: list[GenerationRequest], sampling: SamplingParams) -> list[Generation]:
         from vllm import SamplingParams as VSampling
         from vllm.inputs import TokensPrompt
 
-        prompts = [list(self.tokenizer.apply_chat_template(r.messages, tools=r.tools or None, tokenize=True,
-                                                           add_generation_prompt=True, return_dict=True)["input_ids"])
-                   for r in requests]
+        prompts = [self.encode(r) for r in requests]
         params = VSampling(max_tokens=sampling.max_new_tokens, temperature=sampling.temperature,
                            top_p=sampling.top_p, seed=sampling.seed, stop=STOP_STRINGS,
                            stop_token_ids=self.stop_ids)
