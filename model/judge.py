@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-new-tokens", type=int, default=AgentConfig.max_new_tokens)
     p.add_argument("--temperature", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--prompt-style", choices=["full", "compact"], default="full",
+                   help="the prompt style the judge was trained with (compact: short system prompt)")
     p.add_argument("--skills-dir", default="skills")
     p.add_argument("--save-messages", action="store_true", help="store each judgment's full conversation")
     p.add_argument("--rejects", help="where malformed input rows go (default: OUTPUT.rejects.jsonl)")
@@ -141,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(rejects)} malformed input rows skipped -> {rejects.path}", file=sys.stderr)
     rejects.close()
     cfg = AgentConfig(max_steps=args.max_steps, max_new_tokens=args.max_new_tokens,
-                      temperature=args.temperature, seed=args.seed, skills_dir=args.skills_dir)
+                      temperature=args.temperature, seed=args.seed, skills_dir=args.skills_dir,
+                      prompt_style=args.prompt_style)
     backend = backend_from_args(args)
     with ResumableWriter(args.output, judgment_key) as writer:
         already = len(writer.done)

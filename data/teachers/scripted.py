@@ -48,6 +48,15 @@ _EXAMPLE = re.compile(r">>>\s*(?P<call>[A-Za-z_]\w*\(.*\))\s*\n\s*(?P<out>[^\n>]
 _ARGS = r"[^\n()]*(?:\([^\n()]*\)[^\n()]*)*"  # call arguments with one level of nested parentheses
 _ARROW = re.compile(r"(?P<call>[A-Za-z_]\w*\(" + _ARGS + r"\))\s*(?:==|->|returns|should return)\s*(?P<out>[^\n]+)")
 
+# The final_answer reason: one short clause (the evidence was spelled out just before the call).
+SHORT_REASONS = {
+    "verifier.math_answer": "{w} matches the reference answer",
+    "verifier.code_tests": "{w} passes the tests",
+    "verifier.instruction_checks": "{w} meets more constraints",
+    "verifier.reference_match": "{w} agrees with the reference",
+    "python_sandbox": "{w} has no arithmetic slips",
+}
+
 OPENERS = {
     "math_answer": [
         "Both responses end in a final answer and the task has a reference answer, so the fastest hard "
@@ -187,11 +196,11 @@ class ScriptedTeacher:
         if winners is None or len(winners) != 1:
             return self._undecided(ep, detail or "The evidence does not separate the responses.")
         winner = winners[0]
-        used = [rid for rid in ep.env.stats.used_resources if not rid.startswith("skill:")]
+        used = [rid for rid in ep.env.stats.used_resources if not rid.startswith(("skill:", "sample."))]
         confidence = round(rng.uniform(0.88, 0.97), 2)
-        reason = f"{detail} So {winner} is better."
-        return reason + "\n" + tool_call("final_answer", verdict=winner, confidence=confidence,
-                                         used_resources=used, reason=detail)
+        return f"{detail} So {winner} is better.\n" + tool_call(
+            "final_answer", verdict=winner, confidence=confidence, used_resources=used,
+            reason=SHORT_REASONS.get(name, "decisive hard evidence").format(w=winner))
 
     @staticmethod
     def _undecided(ep: Episode, why: str) -> str:
@@ -216,16 +225,15 @@ def evidence_winners(name: str, result: Any) -> tuple[list[str] | None, str]:
     if result.runner == "code_tests":
         good = [lab for lab, f in per.items() if f.get("passed")]
         bad = [lab for lab in per if lab not in good]
-        err = next((per[lab].get("error") for lab in bad if per[lab].get("error")), None)
         detail = (f"{_join(good)} pass{'es' if len(good) == 1 else ''} all tests; {_join(bad)} "
-                  f"fail{'s' if len(bad) == 1 else ''}" + (f" ({_short(err)})" if err else "") + ".") if good and bad else ""
+                  f"fail{'s' if len(bad) == 1 else ''}.") if good and bad else ""
         return (good if result.decisive else None), detail
     if result.runner == "instruction_checks":
         counts = {lab: int(str(f.get("passed", "0/1")).split("/")[0]) for lab, f in per.items()}
         best = max(counts.values())
         good = [lab for lab, n in counts.items() if n == best]
         failed = {lab: f.get("failed") or [] for lab, f in per.items() if lab not in good}
-        detail = "; ".join(f"{lab} violates {_short(', '.join(v))}" for lab, v in failed.items())
+        detail = "; ".join(f"{lab} violates {', '.join(x.split(' (')[0] for x in v)}" for lab, v in failed.items())
         detail = (f"{_join(good)} satisfies every checked constraint" if all(per[g].get("all_passed") for g in good)
                   else f"{_join(good)} satisfies the most constraints") + (f", while {detail}." if detail else ".")
         return (good if result.decisive else None), detail

@@ -1,0 +1,133 @@
+"""GRPO for the judge: rewards, advantages, the masked loss, rollout batching, and a short real run."""
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from model.records import JudgeTask, Trajectory
+from train.grpo import RewardConfig, group_advantages, judge_reward, policy_loss
+
+
+def _traj(**kw):
+    base = dict(task_id="t", setting="skill_operational", order=[0, 1], messages=[], verdict="A", choice=0,
+                parse_ok=True, correct=True, tool_calls=2, invalid_tool_calls=0, meta={"parse": "final_answer"})
+    base.update(kw)
+    return Trajectory(**base)
+
+
+def test_reward_is_gated_and_charges_extra_calls():
+    cfg = RewardConfig()
+    assert judge_reward(_traj(), budget=4, cfg=cfg) == 1.0
+    assert judge_reward(_traj(correct=False, choice=1), budget=4, cfg=cfg) == 0.0
+    assert judge_reward(_traj(parse_ok=False, correct=False), 4, cfg) == 0.0
+    assert judge_reward(_traj(invalid_tool_calls=1), 4, cfg) == 0.0            # a malformed call voids it
+    assert judge_reward(_traj(meta={"parse": "final_line"}), 4, cfg) == 0.0    # skill: final_answer required
+    assert judge_reward(_traj(setting="baseline", meta={"parse": "brackets"}), None, cfg) == 1.0
+    assert judge_reward(_traj(tool_calls=7), budget=4, cfg=cfg) == pytest.approx(1.0 - 3 * 0.05)
+
+
+def test_group_advantages_on_hand_made_groups():
+    adv = group_advantages([1, 0, 1, 1, 0.5, 0.5], ["a", "a", "a", "a", "b", "b"], eps=0.0)
+    # group a: mean .75, std sqrt(.1875); group b: all equal -> no signal
+    s = 0.1875 ** 0.5
+    assert adv[:4] == pytest.approx([0.25 / s, -0.75 / s, 0.25 / s, 0.25 / s])
+    assert adv[4:] == [0.0, 0.0]
+    assert group_advantages([1, 0], ["g", "g"], scale_by_std=False) == pytest.approx([0.5, -0.5])
+
+
+def test_policy_loss_clips_and_adds_kl():
+    logp = torch.tensor([0.0, 0.0, 0.0], requires_grad=True)
+    old = torch.log(torch.tensor([0.5, 1.0, 2.0]))  # ratios 2, 1, 0.5
+    adv = torch.tensor([1.0, 1.0, -1.0])
+    loss, stats = policy_loss(logp, old, adv, clip_eps=0.2)
+    # token 1: min(2*1, 1.2*1) = 1.2; token 2: 1; token 3: min(0.5*-1, 0.8*-1) = -0.8  -> loss = -(1.2+1-0.8)
+    assert float(loss) == pytest.approx(-1.4)
+    assert stats["clip_frac"] == pytest.approx(2 / 3)
+    loss.backward()
+    assert logp.grad.tolist() == pytest.approx([0.0, -1.0, 0.0])  # clipped tokens carry no gradient
+    ref = torch.tensor([0.0, 0.0, 0.0])
+    _, stats = policy_loss(torch.zeros(3), torch.zeros(3), torch.zeros(3), 0.2, ref_logp=ref, kl_coef=0.1)
+    assert stats["kl"] == 0.0
+
+
+def test_micro_batches_select_exactly_the_policy_tokens():
+    from model.ledger import TokenLedger
+    from train.rl import micro_batches
+
+    class Ep:
+        def __init__(self, ids, mask):
+            self.ledger = TokenLedger(ids, mask)
+    eps = [Ep([1, 2, 3, 4, 5], [0, 0, 1, 1, 0]), Ep([7, 8, 9], [0, 1, 1])]
+    [b] = micro_batches(eps, [2.0, -1.0], size=2, pad_id=0, device=torch.device("cpu"))
+    # position t predicts token t+1: policy tokens 3,4 (row 0) and 8,9 (row 1)
+    assert b["targets"][b["select"]].tolist() == [3, 4, 8, 9]
+    assert b["adv"].tolist() == [2.0, 2.0, -1.0, -1.0]
+    assert b["attention_mask"].tolist() == [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]
+
+
+def test_group_orders_punish_position_bias():
+    from train.rl import group_orders
+
+    pair = JudgeTask(id="p", source="t", kind="pairwise", prompt="q", candidates=["a", "b"], gold=0)
+    orders = group_orders(pair, 4, random.Random(0))
+    assert orders.count([0, 1]) == 2 and orders.count([1, 0]) == 2
+
+
+def _toy_tasks(n: int, seed: int) -> list[JudgeTask]:
+    rng = random.Random(seed)
+    words = ["apple", "river", "stone", "cloud", "maple", "tiger", "glass", "amber"]
+    tasks = []
+    for i in range(n):
+        w, other = rng.sample(words, 2)
+        tasks.append(JudgeTask(id=f"toy{i}", source="toy", kind="pairwise",
+                               prompt=f"Which response is exactly the word {w}?",
+                               candidates=[w, other], gold=0))
+    return tasks
+
+
+@pytest.mark.slow
+def test_grpo_raises_the_reward_of_a_tiny_judge(tmp_path, smollm_tokenizer):
+    """A tiny model, warm-started by SFT on the answer format, learns a toy verifiable judging task by
+    GRPO with both candidate orders in every group: its mean reward over the last steps beats the first."""
+    from model.chat_template import ensure_tool_template, render_with_mask
+    from model.prompts import initial_messages
+    from train.config import SFTConfig
+    from train.rl import RLConfig, train
+    from train.sft import fit, setup
+
+    tok = ensure_tool_template(smollm_tokenizer)
+    # 1) warm start: the direct-judge format "[[A]]" / "[[B]]", labels from the toy rule
+    rows = []
+    for t in _toy_tasks(48, seed=1):
+        for order in ([0, 1], [1, 0]):
+            label = "A" if order[0] == t.gold else "B"
+            msgs = initial_messages(t, order, "baseline") + [{"role": "assistant", "content": f"[[{label}]]"}]
+            ids, labels = render_with_mask(tok, msgs)
+            rows.append({"input_ids": ids, "labels": labels})
+    sft_data = tmp_path / "sft.jsonl"
+    sft_data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    tiny = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 1024,
+            "tie_word_embeddings": True}
+    sft_cfg = SFTConfig(model_config=tiny, tokenizer="smollm2-135m", data_path=str(sft_data), max_seq_len=512,
+                        global_batch_size=8, max_steps=12, lr=3e-3, warmup_steps=1, seed=0, wandb=False,
+                        output_dir=str(tmp_path / "sft"))
+    fit(setup(sft_cfg))
+    # 2) GRPO on fresh toy tasks
+    rl_rows = [{"task": t.to_dict(), "setting": "baseline"} for t in _toy_tasks(32, seed=2)]
+    (tmp_path / "rl.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rl_rows))
+    cfg = RLConfig(model=str(tmp_path / "sft" / "final_model"), data_path=str(tmp_path / "rl.jsonl"),
+                   output_dir=str(tmp_path / "rl"), group_size=8, tasks_per_step=4, max_steps=14,
+                   micro_batch_size=8, lr=2e-3, warmup_steps=0, min_lr_ratio=1.0, wandb=False, seed=0,
+                   save_final_model=False)
+    cfg.agent.max_new_tokens = 6
+    cfg.agent.temperature = 1.0
+    history = train(cfg)
+    assert len(history) == 14
+    first = sum(h["reward"] for h in history[:4]) / 4
+    last = sum(h["reward"] for h in history[-4:]) / 4
+    assert last > first + 0.1, [round(h["reward"], 3) for h in history]
+    assert all(h["response_tokens"] > 0 for h in history)
+    assert Path(tmp_path / "rl" / "metrics.jsonl").exists()
