@@ -61,7 +61,7 @@ class Resources:
         return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, {}, [])}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> "Resources":
+    def from_dict(cls, d: dict[str, Any] | None) -> Resources:
         d = dict(d or {})
         unknown = set(d) - set(RESOURCE_FIELDS)
         if unknown:
@@ -157,7 +157,7 @@ class JudgeTask:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "JudgeTask":
+    def from_dict(cls, d: dict[str, Any]) -> JudgeTask:
         if not isinstance(d, dict):
             raise RecordError("<row>", "must be a JSON object")
         missing = [k for k in ("id", "source", "kind", "prompt", "candidates") if k not in d]
@@ -212,7 +212,7 @@ class Trajectory:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Trajectory":
+    def from_dict(cls, d: dict[str, Any]) -> Trajectory:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - names
         if unknown:
@@ -223,28 +223,36 @@ class Trajectory:
         return cls(**d)
 
 
-def task_from_pair(row: dict[str, Any], source: str = "pairs") -> JudgeTask:
-    """The generic pairwise row `{"id", "prompt", "chosen", "rejected", "reference"?, "source"?}`.
+def task_from_pair(row: dict[str, Any], source: str = "generic", domain: str = "general") -> JudgeTask:
+    """The generic pairwise row `{"id", "prompt", "chosen", "rejected", "reference"?, "source"?}`
+    (optional "subset" and "domain" too). prompt: text or chat messages.
 
     candidates = [chosen, rejected], gold = 0: every judgment is run in both orders, so the stored
-    order carries no signal.
+    order carries no signal. Other fields are ignored (never copied into the task).
     """
     for key in ("id", "prompt", "chosen", "rejected"):
-        if key not in row or row[key] in (None, ""):
+        if row.get(key) in (None, ""):
             raise RecordError(key, "missing")
+    if isinstance(row["id"], bool) or not isinstance(row["id"], (str, int)):
+        raise RecordError("id", "must be a string or an integer")
     for key in ("chosen", "rejected"):
-        if not isinstance(row[key], str):
-            raise RecordError(key, "must be a string")
-    extra = {k: v for k, v in row.items() if k not in ("id", "prompt", "chosen", "rejected", "reference", "source",
-                                                        "domain", "subset")}
+        if not isinstance(row[key], str) or not row[key].strip():
+            raise RecordError(key, "must be a non-empty string")
+    opt = {}
+    for key in ("reference", "source", "subset", "domain"):
+        value = row.get(key)
+        if value not in (None, "") and not isinstance(value, str):
+            raise RecordError(key, f"must be a string, got {type(value).__name__}")
+        opt[key] = value or None
+    src = opt["source"] or source
     return JudgeTask(
-        id=str(row["id"]), source=str(row.get("source") or source), kind="pairwise", prompt=row["prompt"],
-        candidates=[row["chosen"], row["rejected"]], gold=0, domain=row.get("domain") or "general",
-        resources=Resources(reference=row.get("reference")),
-        meta={"subset": row.get("subset") or row.get("source") or "all", **({"extra": extra} if extra else {})},
+        id=str(row["id"]), source=src, kind="pairwise", prompt=row["prompt"],
+        candidates=[row["chosen"], row["rejected"]], gold=0, domain=opt["domain"] or domain,
+        resources=Resources(reference=opt["reference"]),
+        meta={"benchmark": src, "subset": opt["subset"] or src},
     )
 
 
-def task_from_any(row: dict[str, Any], source: str = "pairs") -> JudgeTask:
+def task_from_any(row: dict[str, Any], source: str = "generic") -> JudgeTask:
     """A JudgeTask row (has `candidates`) or a generic pairwise row."""
     return JudgeTask.from_dict(row) if "candidates" in row else task_from_pair(row, source)

@@ -16,7 +16,10 @@ export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE="${WANDB_MODE:-offline}
 OUT="${QUICKSTART_OUT:-outputs/quickstart}"
 DATA=(--config configs/data/quickstart.yaml "output_dir=$OUT/data")
 SFT=(--config configs/train/sft_quickstart.yaml)
-EVAL=(--config configs/eval/quickstart.yaml "benchmarks=[{name: generic, path: $OUT/data/heldout.jsonl, label: heldout}]")
+EVAL=(--config configs/eval/quickstart.yaml)
+if [ "$OUT" != outputs/quickstart ]; then  # the config's held-out path is outputs/quickstart/data/heldout.jsonl
+  EVAL+=("benchmarks=[{name: generic, path: $OUT/data/heldout.jsonl, label: heldout}]")
+fi
 if [ "${QUICKSTART_TOY:-0}" = "1" ]; then  # the same wiring at toy size (tests/test_quickstart.py)
   DATA+=("sources=[{kind: synthetic, n: 24}]" "decontam.enabled=false")
   SFT=(--config configs/train/sft_tiny.yaml "model_config.vocab_size=49152" "max_seq_len=1024")

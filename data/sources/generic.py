@@ -21,11 +21,9 @@ from data.sources._common import (
     fail,
     iter_json_rows,
     req,
-    req_id,
-    req_str,
 )
 from model.jsonl import Rejects
-from model.records import JudgeTask, Resources
+from model.records import JudgeTask, task_from_pair
 
 DEFAULT_SOURCE = "generic"
 
@@ -47,31 +45,9 @@ def load_generic(
 
 def _task(row: Row, default_domain: str) -> JudgeTask:
     prompt = req(row, "prompt")
-    if isinstance(prompt, list):
-        prompt = as_messages(prompt, "prompt")
+    if isinstance(prompt, list):  # clean {role, content} copies, with per-message errors
+        row = {**row, "prompt": as_messages(prompt, "prompt")}
     elif not isinstance(prompt, str) or not prompt.strip():
         fail("prompt", "must be non-empty text or chat messages")
-    source = _opt_text(row, "source") or DEFAULT_SOURCE
-    subset = _opt_text(row, "subset") or source
-    domain = _opt_text(row, "domain") or default_domain
-    check_domain(domain)
-    return JudgeTask(
-        id=req_id(row, "id"),
-        source=source,
-        kind="pairwise",
-        prompt=prompt,
-        candidates=[req_str(row, "chosen"), req_str(row, "rejected")],
-        gold=0,
-        domain=domain,
-        resources=Resources(reference=_opt_text(row, "reference")),
-        meta={"benchmark": source, "subset": subset},
-    )
-
-
-def _opt_text(row: Row, key: str) -> str | None:
-    value = row.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        fail(key, f"must be a string, got {type(value).__name__}")
-    return value
+    check_domain(row.get("domain") or default_domain)
+    return task_from_pair(row, DEFAULT_SOURCE, default_domain)
