@@ -158,7 +158,7 @@ class EvalIndex:
         rejects: Rejects | None = None,
         fields: Sequence[str] = ("prompt",),
         **kw: Any,
-    ) -> "EvalIndex":
+    ) -> EvalIndex:
         """An index over benchmarks given as {name: path} (loaded by `data.sources`) or {name: [texts]}.
 
         A name that is a `data.sources.SOURCES` key picks that loader; any other name is detected.

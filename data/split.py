@@ -18,7 +18,7 @@ DEFAULT_SALT = "skill-rm-split-v1"
 
 def split_score(upstream_id: str, salt: str = DEFAULT_SALT) -> float:
     """A uniform number in [0, 1) that is a pure function of (salt, upstream id)."""
-    digest = hashlib.sha256(f"{salt}\x00{upstream_id}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{salt}\x00{upstream_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
 

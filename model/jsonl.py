@@ -18,14 +18,7 @@ T = TypeVar("T")
 
 def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
     """Yields the JSON objects of a strict JSONL file; raises ValueError naming file and line."""
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: invalid JSON: {e}") from e
+    yield from _iter_lines_lenient(path, None)
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
@@ -188,7 +181,7 @@ class ResumableWriter:
     def close(self) -> None:
         self._f.close()
 
-    def __enter__(self) -> "ResumableWriter":
+    def __enter__(self) -> ResumableWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:

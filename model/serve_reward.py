@@ -59,8 +59,8 @@ from model.reward import (
     RewardResult,
     RewardSample,
     maybe_json,
-    to_plain,
     sample_from_fields,
+    to_plain,
 )
 
 # Where an assistant turn starts, per chat-template family (the generation prompt ends with one).
@@ -261,7 +261,7 @@ class Batcher:
                     break
                 try:
                     item = await asyncio.wait_for(self.queue.get(), left)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 batch.append(item)
                 n += len(item[0])
@@ -327,7 +327,7 @@ def create_app(reward: JudgeReward, batch_window_ms: float = 5.0, max_batch_samp
             return response_body([], reward.failure_reward)
         try:
             results = await asyncio.wait_for(batcher.submit(samples), request_timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return JSONResponse({"error": f"request timed out after {request_timeout_s} s"}, status_code=504)
         except Exception as e:  # noqa: BLE001
             return JSONResponse({"error": f"judge failed: {type(e).__name__}: {e}"}, status_code=500)

@@ -91,12 +91,14 @@ def render(result: dict[str, Any]) -> str:
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{100 * x:.1f}"
 
+    n_pairs = max((r["pairs"] for r in result["judges"]), default=0)
     lines = ["# Quickstart report", "",
-             f"Measured: {result['benchmark']}. Each judge saw the same {max((r['pairs'] for r in result['judges']), default=0)} "
-             "held-out pairs (a seeded sample), each in both candidate orders; a pair counts as right only when the vote "
-             "sum over its two judgments is positive (right + wrong is not right). Model: the embedded "
-             "SmolLM2-135M-Instruct; CPU run.", "",
-             "| judge | setting | pair accuracy % | pairs | parse failures % | position-A % | order consistency % | tool calls / judgment |",
+             f"Measured: {result['benchmark']}. Each judge saw the same {n_pairs} held-out pairs (a seeded "
+             "sample), each in both candidate orders; a pair counts as right only when the vote sum over its two "
+             "judgments is positive (right + wrong is not right). Model: the embedded SmolLM2-135M-Instruct; CPU run.",
+             "",
+             "| judge | setting | pair accuracy % | pairs | parse failures % | position-A % | order consistency % "
+             "| tool calls / judgment |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in result["judges"]:
         tc = r["tool_calls_per_judgment"]

@@ -135,3 +135,24 @@ def test_generate_cli_outputs_and_resume_after_kill(tmp_path):
     resumed = _run_generate(part)
     assert resumed.returncode == 0, resumed.stderr
     assert _stable(traj) == _stable(full / "trajectories.jsonl")  # nothing lost, nothing duplicated
+
+
+@pytest.mark.slow
+def test_llm_teacher_samples_k_trajectories_per_item(tmp_path, tiny_model_dir):
+    """teacher.kind=llm runs any runtime backend; K samples per (task, order, setting), sampled with a
+    temperature; the render filters later keep only the right ones (rejection sampling)."""
+    out = tmp_path / "llm"
+    res = _run_generate(out, "teacher.kind=llm", f"teacher.model={tiny_model_dir}", "teacher.samples=2",
+                        "teacher.agent.temperature=0.9", "teacher.agent.max_new_tokens=8", "teacher.agent.max_steps=2",
+                        "teacher.settings=[skill_fair]", "sources=[{kind: synthetic, n: 6, kinds: [arithmetic]}]")
+    assert res.returncode == 0, res.stderr[-2000:]
+    rows = [json.loads(x) for x in (out / "trajectories.jsonl").read_text().splitlines()]
+    n_train = json.loads((out / "generate_report.json").read_text())["train_tasks"]
+    assert len(rows) == n_train * 2 * 2  # two orders x two samples
+    assert {r["meta"]["sample_index"] for r in rows} == {0, 1}
+    assert all(r["teacher"].startswith("hf:") for r in rows)
+    # samples of one item differ (temperature > 0, one seeded stream)
+    by_item = {}
+    for r in rows:
+        by_item.setdefault((r["task_id"], tuple(r["order"])), []).append(json.dumps(r["messages"][2:]))
+    assert any(len(set(v)) > 1 for v in by_item.values())

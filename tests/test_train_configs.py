@@ -19,9 +19,22 @@ def test_the_expected_configs_exist():
     assert {"zero2", "zero3", "zero3_offload"} <= {p.stem for p in DS_CONFIGS}
 
 
+def schema_of(path):
+    """The dataclass a YAML declares with `_schema: module.Class` (SFTConfig by default)."""
+    import importlib
+
+    import yaml
+
+    name = (yaml.safe_load(path.read_text()) or {}).get("_schema", "train.config.SFTConfig")
+    module, _, cls = name.rpartition(".")
+    return getattr(importlib.import_module(module), cls)
+
+
 @pytest.mark.parametrize("path", TRAIN_CONFIGS, ids=lambda p: p.stem)
 def test_train_config_loads_and_validates(path, tmp_path):
-    cfg = load_config(SFTConfig, path, [f"output_dir={tmp_path}"])
+    schema = schema_of(path)
+    assert issubclass(schema, SFTConfig)
+    cfg = load_config(schema, path, [f"output_dir={tmp_path}"])
     validate(cfg)
     assert cfg.output_dir == str(tmp_path) and cfg.data_path
     assert (REPO_ROOT / "configs" / "deepspeed" / f"{cfg.deepspeed}.json").exists()

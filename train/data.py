@@ -287,7 +287,8 @@ def collate(data: SFTData, units: list[list[int]], pad_id: int, packed: bool, fl
         rows_lab.append(np.concatenate([_shift(data.labels[e]) for e in unit]))
         rows_pos.append(np.concatenate([np.arange(len(x)) for x in ids]))
     if flatten:
-        rows_ids, rows_lab, rows_pos = [np.concatenate(rows_ids)], [np.concatenate(rows_lab)], [np.concatenate(rows_pos)]
+        rows_ids, rows_lab, rows_pos = ([np.concatenate(rows_ids)], [np.concatenate(rows_lab)],
+                                        [np.concatenate(rows_pos)])
     n_real = sum(len(r) for r in rows_ids)
     width = max(len(r) for r in rows_ids)
     width = -(-width // pad_multiple) * pad_multiple

@@ -47,7 +47,8 @@ def truncate_jsonl_after(path: Path, step: int) -> None:
 
 
 class MetricsLogger:
-    def __init__(self, run_dir: str | Path, cfg, is_main: bool, total_steps: int, start_step: int = 0):
+    def __init__(self, run_dir: str | Path, cfg, is_main: bool, total_steps: int, start_step: int = 0,
+                 desc: str = "sft"):
         self.is_main = is_main
         self.path = Path(run_dir) / "metrics.jsonl"
         self._wandb = None
@@ -60,7 +61,7 @@ class MetricsLogger:
             self._wandb = _init_wandb(Path(run_dir), cfg)
         from tqdm.auto import tqdm
 
-        self._bar = tqdm(total=total_steps, initial=start_step, desc="sft", dynamic_ncols=True)
+        self._bar = tqdm(total=total_steps, initial=start_step, desc=desc, dynamic_ncols=True)
 
     def tick(self) -> None:
         """One optimizer step done (the progress bar)."""

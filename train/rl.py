@@ -209,7 +209,7 @@ def update(engine, batches: list[dict[str, torch.Tensor]], cfg: RLConfig, ref: t
             loss, st = policy_loss(logp, base, b["adv"], cfg.clip_eps, ref_lp[k], cfg.kl_coef)
             engine.backward(loss * scale, scale_wrt_gas=False)
             engine.step()
-            stats["loss"] += float(loss) * scale / cfg.ppo_epochs
+            stats["loss"] += float(loss.detach()) * scale / cfg.ppo_epochs
             stats["clip_frac"] += st["clip_frac"] / (len(batches) * cfg.ppo_epochs)
             stats["kl"] += st.get("kl", 0.0) / (len(batches) * cfg.ppo_epochs)
     gn = engine.get_global_grad_norm()
@@ -298,7 +298,7 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
         print(f"[rl] world={d.world_size} precision={precision} tasks={len(pool)} group={cfg.group_size} "
               f"tasks/step={cfg.tasks_per_step} params={n_params / 1e6:.1f}M trainable={n_trainable / 1e6:.1f}M "
               f"start_step={start}", flush=True)
-    logger = MetricsLogger(out, cfg, d.is_main, cfg.max_steps, start)
+    logger = MetricsLogger(out, cfg, d.is_main, cfg.max_steps, start, desc="grpo")
     history: list[dict[str, Any]] = []
     state = {"data_fingerprint": f"rl:{len(pool)}:{cfg.seed}", "world_size": d.world_size, "precision": precision,
              "zero_stage": zero_stage(ds_config), "base_model": cfg.model, "lora": cfg.lora.enabled}

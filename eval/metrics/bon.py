@@ -11,7 +11,8 @@ extractable answer falls back to the first candidate.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from eval.metrics.common import safe_div
 

@@ -8,7 +8,8 @@ rows in, plain dicts of ints/floats out (fractions in [0, 1]).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -13,7 +13,8 @@ response-model file, plus single-order (per-judgment) accuracy.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from eval.metrics.common import (
     Row,

@@ -6,7 +6,8 @@ is > 0. Reported per `meta.subset` (absent -> "all"); headline = macro average o
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from eval.metrics.common import (
     Row,

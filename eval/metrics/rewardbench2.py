@@ -28,7 +28,8 @@ Ties), as the official script reports one number per present subset.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from eval.metrics.common import Row, group_by, meta, safe_div
 

@@ -18,7 +18,8 @@ official division by the number of rows when every row has all 9 pairs).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from eval.metrics.common import (
     Row,
