@@ -118,8 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-new-tokens", type=int, default=AgentConfig.max_new_tokens)
     p.add_argument("--temperature", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--prompt-style", choices=["full", "compact"], default="full",
-                   help="the prompt style the judge was trained with (compact: short system prompt)")
+    p.add_argument("--prompt-style", choices=["full", "compact"], default=None,
+                   help="the prompt style the judge was trained with (compact: short system prompt); default: "
+                   "the exported model's judge_config.json, else full")
     p.add_argument("--skills-dir", default="skills")
     p.add_argument("--save-messages", action="store_true", help="store each judgment's full conversation")
     p.add_argument("--rejects", help="where malformed input rows go (default: OUTPUT.rejects.jsonl)")
@@ -142,9 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     if len(rejects):
         print(f"{len(rejects)} malformed input rows skipped -> {rejects.path}", file=sys.stderr)
     rejects.close()
+    from model.loading import judge_defaults
+
+    style = args.prompt_style or judge_defaults(args.model).get("prompt_style", "full")
     cfg = AgentConfig(max_steps=args.max_steps, max_new_tokens=args.max_new_tokens,
                       temperature=args.temperature, seed=args.seed, skills_dir=args.skills_dir,
-                      prompt_style=args.prompt_style)
+                      prompt_style=style)
     backend = backend_from_args(args)
     with ResumableWriter(args.output, judgment_key) as writer:
         already = len(writer.done)

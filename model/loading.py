@@ -177,3 +177,13 @@ def load_model(
     if device:
         model = model.to(device)
     return model
+
+
+JUDGE_CONFIG = "judge_config.json"
+
+
+def judge_defaults(spec: str) -> dict[str, Any]:
+    """How an exported judge expects to be run (its prompt style and settings), from the
+    judge_config.json that train.export writes; {} for other specs."""
+    path = Path(spec).expanduser() / JUDGE_CONFIG
+    return json.loads(path.read_text()) if path.is_file() else {}

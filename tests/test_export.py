@@ -149,3 +149,22 @@ def test_no_push_without_the_flag(full_run, tmp_path, monkeypatch):
 
     monkeypatch.setattr(ex, "HfApi", Forbidden)
     assert ex.main(["--checkpoint", str(full_run), "--output", str(tmp_path / "o"), "--skills", "none"]) == 0
+
+
+def test_judge_config_records_the_prompt_style_the_data_was_rendered_with(tmp_path):
+    """An export remembers how its judge was trained to run; model.judge uses it by default."""
+    from model.loading import judge_defaults
+    from train.export import judge_config_from_data
+
+    data = tmp_path / "data"
+    (data / "sft_skill").mkdir(parents=True)
+    (data / "render_config.yaml").write_text(
+        "teacher:\n  settings: [skill_fair]\n  agent:\n    prompt_style: compact\n")
+    cfg = judge_config_from_data(str(data / "sft_skill"))
+    assert cfg["prompt_style"] == "compact" and cfg["settings"] == ["skill_fair"]
+    assert judge_config_from_data(str(tmp_path / "elsewhere"))["prompt_style"] == "full"
+    export_dir = tmp_path / "export"
+    export_dir.mkdir()
+    (export_dir / "judge_config.json").write_text(json.dumps(cfg))
+    assert judge_defaults(str(export_dir))["prompt_style"] == "compact"
+    assert judge_defaults("smollm2-135m") == {}
