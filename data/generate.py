@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = config_arg_parser(__doc__.split("\n\n")[0], prog="python -m data.generate")
     parser.add_argument("--workers", type=int, help="teacher processes (scripted teacher)")
     parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     cfg = load_config(DataConfig, args.config, args.overrides)
     if args.workers:
         cfg.workers = args.workers

@@ -43,7 +43,7 @@ def test_policy_loss_clips_and_adds_kl():
     adv = torch.tensor([1.0, 1.0, -1.0])
     loss, stats = policy_loss(logp, old, adv, clip_eps=0.2)
     # token 1: min(2*1, 1.2*1) = 1.2; token 2: 1; token 3: min(0.5*-1, 0.8*-1) = -0.8  -> loss = -(1.2+1-0.8)
-    assert float(loss) == pytest.approx(-1.4)
+    assert float(loss.detach()) == pytest.approx(-1.4)
     assert stats["clip_frac"] == pytest.approx(2 / 3)
     loss.backward()
     assert logp.grad.tolist() == pytest.approx([0.0, -1.0, 0.0])  # clipped tokens carry no gradient
@@ -76,21 +76,19 @@ def test_group_orders_punish_position_bias():
 
 
 def _toy_tasks(n: int, seed: int) -> list[JudgeTask]:
+    """A verifiable toy: pick the response that says yes (gold 0; judged in both orders)."""
     rng = random.Random(seed)
-    words = ["apple", "river", "stone", "cloud", "maple", "tiger", "glass", "amber"]
-    tasks = []
-    for i in range(n):
-        w, other = rng.sample(words, 2)
-        tasks.append(JudgeTask(id=f"toy{i}", source="toy", kind="pairwise",
-                               prompt=f"Which response is exactly the word {w}?",
-                               candidates=[w, other], gold=0))
-    return tasks
+    names = ["Ann", "Bob", "Cid", "Dee", "Eve", "Fay", "Gus", "Hal"]
+    return [JudgeTask(id=f"toy{seed}-{i}", source="toy", kind="pairwise",
+                      prompt=f"Does {rng.choice(names)} agree? Pick the response that says yes.",
+                      candidates=["yes", "no"], gold=0) for i in range(n)]
 
 
 @pytest.mark.slow
 def test_grpo_raises_the_reward_of_a_tiny_judge(tmp_path, smollm_tokenizer):
-    """A tiny model, warm-started by SFT on the answer format, learns a toy verifiable judging task by
-    GRPO with both candidate orders in every group: its mean reward over the last steps beats the first."""
+    """A tiny random model, warm-started by SFT on the answer format only (labels drawn at random, so it
+    learns "[[A]]"/"[[B]]" but nothing about which), then GRPO with both candidate orders in every
+    group: its mean reward over the last steps beats the first ones (seeded, deterministic)."""
     from model.chat_template import ensure_tool_template, render_with_mask
     from model.prompts import initial_messages
     from train.config import SFTConfig
@@ -98,12 +96,12 @@ def test_grpo_raises_the_reward_of_a_tiny_judge(tmp_path, smollm_tokenizer):
     from train.sft import fit, setup
 
     tok = ensure_tool_template(smollm_tokenizer)
-    # 1) warm start: the direct-judge format "[[A]]" / "[[B]]", labels from the toy rule
+    rng = random.Random(0)
     rows = []
     for t in _toy_tasks(48, seed=1):
         for order in ([0, 1], [1, 0]):
-            label = "A" if order[0] == t.gold else "B"
-            msgs = initial_messages(t, order, "baseline") + [{"role": "assistant", "content": f"[[{label}]]"}]
+            msgs = initial_messages(t, order, "baseline") + [
+                {"role": "assistant", "content": f"[[{rng.choice('AB')}]]"}]
             ids, labels = render_with_mask(tok, msgs)
             rows.append({"input_ids": ids, "labels": labels})
     sft_data = tmp_path / "sft.jsonl"
@@ -112,22 +110,21 @@ def test_grpo_raises_the_reward_of_a_tiny_judge(tmp_path, smollm_tokenizer):
             "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 1024,
             "tie_word_embeddings": True}
     sft_cfg = SFTConfig(model_config=tiny, tokenizer="smollm2-135m", data_path=str(sft_data), max_seq_len=512,
-                        global_batch_size=8, max_steps=12, lr=3e-3, warmup_steps=1, seed=0, wandb=False,
+                        global_batch_size=2, max_steps=60, lr=1e-2, warmup_steps=1, seed=0, wandb=False,
                         output_dir=str(tmp_path / "sft"))
     fit(setup(sft_cfg))
-    # 2) GRPO on fresh toy tasks
     rl_rows = [{"task": t.to_dict(), "setting": "baseline"} for t in _toy_tasks(32, seed=2)]
     (tmp_path / "rl.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rl_rows))
     cfg = RLConfig(model=str(tmp_path / "sft" / "final_model"), data_path=str(tmp_path / "rl.jsonl"),
-                   output_dir=str(tmp_path / "rl"), group_size=8, tasks_per_step=4, max_steps=14,
-                   micro_batch_size=8, lr=2e-3, warmup_steps=0, min_lr_ratio=1.0, wandb=False, seed=0,
+                   output_dir=str(tmp_path / "rl"), group_size=8, tasks_per_step=4, max_steps=20,
+                   micro_batch_size=8, lr=1e-3, warmup_steps=0, min_lr_ratio=1.0, wandb=False, seed=0,
                    save_final_model=False)
     cfg.agent.max_new_tokens = 6
     cfg.agent.temperature = 1.0
     history = train(cfg)
-    assert len(history) == 14
-    first = sum(h["reward"] for h in history[:4]) / 4
-    last = sum(h["reward"] for h in history[-4:]) / 4
-    assert last > first + 0.1, [round(h["reward"], 3) for h in history]
+    assert len(history) == 20
+    rewards = [h["reward"] for h in history]
+    first, last = sum(rewards[:4]) / 4, sum(rewards[-4:]) / 4
+    assert last > first + 0.08, [round(r, 3) for r in rewards]
     assert all(h["response_tokens"] > 0 for h in history)
-    assert Path(tmp_path / "rl" / "metrics.jsonl").exists()
+    assert (tmp_path / "rl" / "metrics.jsonl").exists() and (tmp_path / "rl" / "rollouts.jsonl").exists()

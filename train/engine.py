@@ -48,15 +48,29 @@ def prepare_accelerator_env() -> None:
         os.environ.setdefault("DS_ACCELERATOR", "cpu")
 
 
+_OWN_PORT = "SKILLRM_SINGLE_PROCESS_PORT"
+
+
+def launched_by_launcher() -> bool:
+    """True under deepspeed / torchrun. The single-process setup below writes the same variables into
+    os.environ (DeepSpeed reads them); a child process inheriting them from such a parent (a test, a
+    notebook, a pipeline script) must not mistake them for a launcher's, or it would bind the parent's
+    port. The parent marks its port, and a launcher's MASTER_PORT never equals that mark."""
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        return False
+    return os.environ.get(_OWN_PORT) != os.environ.get("MASTER_PORT")
+
+
 def init_distributed() -> Dist:
     """Joins (or, without a launcher, creates) the process group; idempotent."""
     prepare_accelerator_env()
     import deepspeed
     import torch.distributed as dist
 
-    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
-        os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1")
-        os.environ.setdefault("MASTER_PORT", str(_free_port()))
+    if not launched_by_launcher():
+        port = str(_free_port())
+        os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
+        os.environ[_OWN_PORT] = port
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if torch.cuda.is_available():
         torch.cuda.set_device(local_rank)

@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                           prog="python -m train.rl")
     p.add_argument("--resume", action="store_true", help="continue from output_dir/latest")
     p.add_argument("--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+    args = p.parse_intermixed_args(argv)
     cfg = load_config(RLConfig, args.config, list(args.overrides) + (["resume=true"] if args.resume else []))
     train(cfg)
     return 0

@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     p = config_arg_parser("Supervised fine-tuning with DeepSpeed (see train/sft.py).", prog="python -m train.sft")
     p.add_argument("--resume", action="store_true", help="continue from output_dir/latest (same as resume=true)")
     p.add_argument("--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS)  # deepspeed
-    args = p.parse_args(argv)
+    args = p.parse_intermixed_args(argv)
     overrides = list(args.overrides) + (["resume=true"] if args.resume else [])
     cfg = load_config(SFTConfig, args.config, overrides)
     run = setup(cfg)
