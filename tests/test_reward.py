@@ -341,7 +341,7 @@ def test_verl_loads_the_file_by_path_like_custom_reward_function(monkeypatch):
     spec = importlib.util.spec_from_file_location("custom_module", REPO / "model" / "reward.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    fn = getattr(module, "compute_score")
+    fn = module.compute_score
     assert fn("openai/gsm8k", RIGHT, "18", {"question": QUESTION}) == pytest.approx(8 / 9)
     assert fn("openai/gsm8k", WRONG, "18", {"question": QUESTION}) == pytest.approx(1 / 9)
 

@@ -204,8 +204,8 @@ def _doc_args(text: str) -> list[dict]:
 def test_documented_args_examples_run(runner):
     """The args a protocol shows the judge are accepted by the real runner."""
     pytest.importorskip("model.verifiers.runners")
-    from model.verifiers.base import VerifierInput, run_verifier
     from model.records import Resources
+    from model.verifiers.base import VerifierInput, run_verifier
     doc = load_skill(SKILLS_ROOT / "reward_judge").read(f"protocol.{runner}", "skill_fair")
     examples = _doc_args(doc)
     assert examples
