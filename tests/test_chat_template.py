@@ -147,5 +147,6 @@ def test_text_protocol_renders_like_the_project_template(base_tokenizer):
 def test_plain_conversation_without_tools_matches_chatml(base_tokenizer):
     project = _tok(base_tokenizer, PROJECT_TOOL_TEMPLATE)
     plain = copy.deepcopy(base_tokenizer)
-    convo = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}, {"role": "assistant", "content": "a"}]
+    convo = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"},
+             {"role": "assistant", "content": "a"}]
     assert render(project, convo, add_generation_prompt=False) == render(plain, convo)

@@ -40,6 +40,7 @@ def _stable(metrics: dict) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3000)
 def test_quickstart_toy_wiring_and_determinism(tmp_path):
     runs = []
     for name in ("a", "b"):
@@ -88,6 +89,7 @@ def full_quickstart():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # includes the fixture: the whole quickstart (~20 min on 2 cores)
 def test_full_quickstart_report(full_quickstart):
     out = REPO / "outputs" / "quickstart"
     metrics = json.loads((out / "metrics.json").read_text())
@@ -101,6 +103,7 @@ def test_full_quickstart_report(full_quickstart):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_every_readme_command_runs(full_quickstart, tmp_path):
     """Stage commands must be exactly those the quickstart ran; the others are run here, verbatim."""
     ran = {m.strip() for m in re.findall(r"^=== [\w.]+: (.*)$", full_quickstart, re.MULTILINE)}

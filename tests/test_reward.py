@@ -355,7 +355,8 @@ def test_real_tiny_model_rewards_are_numbers_and_failures_are_counted(tiny_model
     out = reward(prompts=[QUESTION] * 3, completions=[RIGHT, WRONG, ""], reference=["18"] * 3)
     assert len(out) == 3 and all(isinstance(x, float) and 0.0 <= x <= 1.0 for x in out)
     s = reward.last_stats
-    assert s["judgments"] == 3 and s["parse_failures"] + (3 - s["failed_samples"]) == 3  # random weights: mostly failures
+    # random weights: mostly failures
+    assert s["judgments"] == 3 and s["parse_failures"] + (3 - s["failed_samples"]) == 3
     assert reward.describe_backend().startswith("hf:")
 
 

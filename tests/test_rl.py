@@ -1,7 +1,6 @@
 """GRPO for the judge: rewards, advantages, the masked loss, rollout batching, and a short real run."""
 import json
 import random
-from pathlib import Path
 
 import pytest
 import torch

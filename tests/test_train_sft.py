@@ -130,3 +130,23 @@ def fake_eval(model, tokenizer, step, cfg):
     with torch.no_grad():
         model(input_ids=torch.tensor([[5, 6, 7]]))
     return {"judge_acc": 0.5 + step / 100, "saw_training_mode": model.training}
+
+
+def test_default_eval_hook_judges_the_heldout_tasks(tmp_path, data_dir):
+    """eval_every with heldout_path and no eval_hook: train.judge_eval runs the model being trained as a
+    judge on held-out tasks, both orders, and logs accuracy with parse failures counted (random weights:
+    unparseable, so never a correct label)."""
+    from model.jsonl import write_jsonl
+    from model.records import JudgeTask
+
+    tasks = [JudgeTask(id=f"h{i}", source="t", kind="pairwise", prompt=f"What is {i}+1?",
+                       candidates=[str(i + 1), str(i + 2)], gold=0) for i in range(2)]
+    heldout = tmp_path / "heldout.jsonl"
+    write_jsonl(heldout, [t.to_dict() for t in tasks])
+    run_sft(tmp_path / "j", data_dir, "max_steps=1", "eval_every=1", "save_final_model=false",
+            f"heldout_path={heldout}", "eval_setting=baseline", "eval_agent.max_new_tokens=4",
+            "eval_agent.prompt_style=compact", "model_config.vocab_size=49152")  # the real tokenizer
+    rows = [json.loads(x) for x in (tmp_path / "j" / "metrics.jsonl").read_text().splitlines()]
+    ev = [r for r in rows if "eval/judgments" in r]
+    assert len(ev) == 1 and ev[0]["step"] == 1 and ev[0]["eval/judgments"] == 4
+    assert ev[0]["eval/parse_failure_rate"] == 1.0 and ev[0]["eval/accuracy"] == 0.0

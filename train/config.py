@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from model.agent import AgentConfig
+
 PRECISIONS = ("auto", "bf16", "fp32", "amp_bf16")
 OVERLONG = ("truncate", "drop")
 TRISTATE = ("auto", "true", "false")
@@ -114,6 +116,13 @@ class SFTConfig:
     """Per-GPU dense bf16 peak for MFU (H100 SXM: 989)."""
     eval_every: int = 0
     """Call `eval_hook` every N steps on rank 0 (0: never)."""
+    heldout_path: str = ""
+    """JudgeTask JSONL (data.generate's heldout.jsonl) for the judge-accuracy eval through the runtime:
+    train.sft's default eval_hook (every eval_every steps) and train.rl's before/after eval."""
+    heldout_limit: int = 32
+    eval_setting: str = "skill_operational"
+    eval_agent: AgentConfig = field(default_factory=AgentConfig)
+    """How the held-out judgments run (prompt style, step and token limits); greedy."""
     eval_hook: str = ""
     """'module:function' called as fn(model, tokenizer, step, cfg) -> dict of metrics (logged)."""
 
@@ -142,8 +151,12 @@ def validate(cfg: SFTConfig) -> None:
         raise ValueError("`trainable_layers` must be >= 0")
     if cfg.lora.enabled and (cfg.trainable_layers or cfg.freeze_embeddings):
         raise ValueError("`trainable_layers` / `freeze_embeddings` apply to full fine-tuning, not LoRA")
-    if cfg.eval_every and ":" not in cfg.eval_hook:
-        raise ValueError("`eval_every` needs `eval_hook: 'module:function'`")
+    if cfg.eval_every and not cfg.eval_hook:
+        if not cfg.heldout_path:
+            raise ValueError("`eval_every` needs `heldout_path` (the judge-accuracy eval) or an `eval_hook`")
+        cfg.eval_hook = "train.judge_eval:sft_eval_hook"
+    if cfg.eval_hook and ":" not in cfg.eval_hook:
+        raise ValueError("`eval_hook` must look like 'module:function'")
 
 
 def grad_accum_steps(cfg: SFTConfig, world_size: int) -> int:

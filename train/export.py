@@ -239,8 +239,9 @@ def model_card(out: Path, cfg: SFTConfig, state: dict[str, Any], run_dir: Path, 
     name = repo_id or out.name
     kind = ("LoRA adapter (unmerged)" if lora_merged is False else
             "LoRA merged into the base weights" if lora_merged else "full fine-tuning")
+    epochs = state.get("global_step", 0) / max(1, data_stats.get("steps_per_epoch", 1))
     rows = [("base model", base), ("method", kind), ("steps", state.get("global_step")),
-            ("epochs (of the data)", f"{state.get('global_step', 0) / max(1, data_stats.get('steps_per_epoch', 1)):.2f}"),
+            ("epochs (of the data)", f"{epochs:.2f}"),
             ("global batch (rows)", cfg.global_batch_size), ("max sequence length", cfg.max_seq_len),
             ("packing", cfg.packing), ("learning rate", f"{cfg.lr:g} (warmup + cosine to x{cfg.min_lr_ratio})"),
             ("precision / ZeRO / ranks", f"{state.get('precision')} / {state.get('zero_stage')} / "

@@ -47,6 +47,7 @@ from train.engine import (  # noqa: E402
     zero_stage,
 )
 from train.grpo import RewardConfig, group_advantages, judge_reward, policy_loss  # noqa: E402
+from train.judge_eval import judge_accuracy, load_heldout  # noqa: E402
 from train.metrics_log import MetricsLogger  # noqa: E402
 
 
@@ -70,10 +71,8 @@ class RLConfig(SFTConfig):
     ppo_epochs: int = 1
     """Passes over each step's rollouts; 1 = strictly on-policy (no old-logprob pass needed)."""
     reward: RewardConfig = field(default_factory=RewardConfig)
-    heldout_path: str = ""
-    """JudgeTask JSONL (data.generate's heldout.jsonl): greedy judge accuracy before training, every
-    eval_every steps and at the end (logged as eval/*)."""
-    heldout_limit: int = 32
+    # heldout_path / heldout_limit (SFTConfig): greedy judge accuracy, with `agent`, before training,
+    # every eval_every steps and at the end (logged as eval/*).
 
 
 class TokenLogprobs(torch.nn.Module):
@@ -217,22 +216,6 @@ def update(engine, batches: list[dict[str, torch.Tensor]], cfg: RLConfig, ref: t
     return stats
 
 
-# -- evaluation -----------------------------------------------------------------------------------
-def heldout_accuracy(backend, skills, tasks: list[JudgeTask], cfg: RLConfig, autocast: bool) -> dict[str, float]:
-    """Greedy judge accuracy on held-out tasks, both orders (per judgment), with parse failures."""
-    agent = dataclasses.replace(cfg.agent, temperature=0.0, track_tokens=False)
-    episodes = [new_episode(t, o, cfg.setting or "skill_operational", skills, agent)
-                for t in tasks for o in t.orders(True)]
-    device_type = "cuda" if torch.cuda.is_available() else "cpu"
-    with torch.no_grad(), torch.autocast(device_type, dtype=torch.bfloat16, enabled=autocast):
-        run_episodes(backend, episodes, agent)
-    trajs = [to_trajectory(ep, "policy") for ep in episodes]
-    n = len(trajs)
-    return {"eval/accuracy": sum(bool(t.correct) for t in trajs) / n if n else 0.0,
-            "eval/parse_failure_rate": sum(not t.parse_ok for t in trajs) / n if n else 0.0,
-            "eval/judgments": n}
-
-
 # -- the run --------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     p = config_arg_parser("GRPO for the skill judge with tool-executing rollouts (see train/rl.py).",
@@ -277,11 +260,7 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
         ref = TokenLogprobs(build_model(cfg, tokenizer, precision, device=d.device), selective).eval()
         ref.requires_grad_(False)
     pool = load_rl_tasks(cfg.data_path)
-    heldout = []
-    if cfg.heldout_path:
-        from model.judge import load_tasks
-
-        heldout = [t for t in load_tasks(resolve_path(cfg.heldout_path)) if t.gold is not None][: cfg.heldout_limit]
+    heldout = load_heldout(cfg.heldout_path, cfg.heldout_limit) if cfg.heldout_path else []
     skills = load_skills(cfg.agent)
     backend = HFBackend(cfg.model or "policy", model_obj=lm, tokenizer=tokenizer, batch_size=cfg.rollout_batch_size,
                         device=str(d.device))
@@ -302,9 +281,16 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
     history: list[dict[str, Any]] = []
     state = {"data_fingerprint": f"rl:{len(pool)}:{cfg.seed}", "world_size": d.world_size, "precision": precision,
              "zero_stage": zero_stage(ds_config), "base_model": cfg.model, "lora": cfg.lora.enabled}
+
+    def held_out_eval(at_step: int) -> None:
+        if heldout and d.is_main:
+            setting = cfg.setting or "skill_operational"
+            res = judge_accuracy(backend, heldout, setting, cfg.agent, skills, autocast)
+            logger.log(at_step, {f"eval/{k}": v for k, v in res.items()})
+
     try:
-        if heldout and start == 0 and d.is_main:
-            logger.log(0, heldout_accuracy(backend, skills, heldout, cfg, autocast))
+        if start == 0:
+            held_out_eval(0)
         for step in range(start, cfg.max_steps):
             if cfg.stop_after_steps and step >= cfg.stop_after_steps:
                 break
@@ -328,14 +314,13 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
             if d.is_main:
                 _log_rollouts(out, step + 1, trajs[:2], rewards[:2])
             done = step + 1
-            if cfg.eval_every and heldout and done % cfg.eval_every == 0 and done != cfg.max_steps and d.is_main:
-                logger.log(done, heldout_accuracy(backend, skills, heldout, cfg, autocast))
+            if cfg.eval_every and done % cfg.eval_every == 0 and done != cfg.max_steps:
+                held_out_eval(done)
             if (cfg.save_every and done % cfg.save_every == 0) or done == cfg.max_steps:
                 ckpt_lib.save_checkpoint(engine, out, done, cfg, tokenizer, lm, {**state, "global_step": done},
                                          d.rank, cfg.keep_last)
         if history and history[-1]["step"] == cfg.max_steps:
-            if heldout and d.is_main:
-                logger.log(cfg.max_steps, heldout_accuracy(backend, skills, heldout, cfg, autocast))
+            held_out_eval(cfg.max_steps)
             if cfg.save_final_model:
                 ckpt_lib.save_final_model(engine, lm, out / "final_model", tokenizer, d.rank, zero3=False)
     finally:

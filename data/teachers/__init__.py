@@ -2,7 +2,6 @@
 executor of the skill) and `llm` (any backend of the runtime, K samples, rejection by the filters)."""
 from __future__ import annotations
 
-
 from data.config import TeacherConfig
 from model.backends import Backend
 
