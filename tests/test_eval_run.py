@@ -362,26 +362,10 @@ def test_embedded_model_end_to_end_on_10_judgebench_pairs(tmp_path):
     from eval.run import main
 
     out = tmp_path / "e2e"
-    rc = main(
-        [
-            "--benchmark",
-            "judgebench",
-            "--data-dir",
-            str(SHARED_DATA),
-            "--model",
-            "smollm2-135m",
-            "--setting",
-            "baseline",
-            "--limit",
-            "10",
-            "--max-new-tokens",
-            "32",
-            "--output",
-            str(out),
-            "--no-progress",
-            "agent.max_candidate_chars=600",
-        ]
-    )
+    argv = ["--benchmark", "judgebench", "--data-dir", str(SHARED_DATA), "--model", "smollm2-135m",
+            "--setting", "baseline", "--limit", "10", "--max-new-tokens", "32", "--output", str(out),
+            "--no-progress", "agent.max_candidate_chars=600"]
+    rc = main(argv)
     assert rc == 0
     for name in REPORT_FILES:
         assert (out / name).exists(), name
@@ -391,29 +375,7 @@ def test_embedded_model_end_to_end_on_10_judgebench_pairs(tmp_path):
     assert all(r["model"] == "smollm2-135m" for r in read_predictions(out))
     # a rerun resumes: nothing is judged again, the scores are identical
     before = metrics(out)["results"]
-    assert (
-        main(
-            [
-                "--benchmark",
-                "judgebench",
-                "--data-dir",
-                str(SHARED_DATA),
-                "--model",
-                "smollm2-135m",
-                "--setting",
-                "baseline",
-                "--limit",
-                "10",
-                "--max-new-tokens",
-                "32",
-                "--output",
-                str(out),
-                "--no-progress",
-                "agent.max_candidate_chars=600",
-            ]
-        )
-        == 0
-    )
+    assert main(argv) == 0
     assert len(read_predictions(out)) == 20
     assert (
         metrics(out)["results"]["judgebench"]["baseline"]["metrics"]

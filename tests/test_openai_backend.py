@@ -2,11 +2,8 @@
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from model.agent import AgentConfig, run_agent
 from model.backends.base import GenerationRequest, SamplingParams
 from model.backends.openai_server import OpenAIBackend, _with_string_arguments
 from model.records import JudgeTask, Resources
+from tests.local_server import free_port, local_server
 
 REPO = Path(__file__).resolve().parent.parent
 TASK = JudgeTask(id="t1", source="test", kind="pairwise", domain="math", prompt="What is 6 x 7?",
@@ -22,14 +20,8 @@ TASK = JudgeTask(id="t1", source="test", kind="pairwise", domain="math", prompt=
                  resources=Resources(reference="42"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _dead_url() -> str:
-    return f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
+    return f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
 
 
 @pytest.fixture(scope="module")
@@ -41,31 +33,11 @@ def server():
     if exe is None:
         pytest.skip("the `transformers` CLI is not installed (pip install 'transformers[serving]')")
     folder = resolve_spec("smollm2-135m").path
-    port = _free_port()
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"serve-{port}.log", "w")
-    proc = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", folder],
-                            stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, HF_HUB_OFFLINE="1"))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"transformers serve exited early (code {proc.returncode}); see {log.name}")
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as r:
-                if json.loads(r.read()).get("status") == "ok":
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("transformers serve did not become healthy within 180 s")
-    yield {"base_url": url + "/v1", "model": folder}
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    port = free_port()
+    argv = [exe, "serve", "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", folder]
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"serve-{port}.log"
+    with local_server(argv, port, log, env={"HF_HUB_OFFLINE": "1"}) as url:
+        yield {"base_url": url + "/v1", "model": folder}
 
 
 def test_arguments_are_serialised_for_the_api():

@@ -4,14 +4,13 @@ import json
 import os
 import re
 import shlex
-import signal
 import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.local_server import local_server
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
@@ -112,30 +111,16 @@ def test_every_readme_command_runs(full_quickstart, tmp_path):
         if cmd in setup or cmd in ran:
             continue
         if "serve_reward" in cmd:
-            _run_server(cmd)
+            _run_server(cmd, tmp_path / "serve.log")
             continue
         res = subprocess.run(cmd, shell=True, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=1800)
         assert res.returncode == 0, f"README command failed: {cmd}\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}"
 
 
-def _run_server(cmd: str) -> None:
+def _run_server(cmd: str, log: Path) -> None:
     port = int(re.search(r"--port (\d+)", cmd).group(1))
     with socket.socket() as s:
         if s.connect_ex(("127.0.0.1", port)) == 0:
             pytest.fail(f"port {port} of the README's server command is taken")
-    proc = subprocess.Popen(shlex.split(cmd), cwd=REPO, env=_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            assert proc.poll() is None, f"{cmd} exited with {proc.returncode}"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.5)
-        pytest.fail(f"{cmd}: no /health within 180 s")
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+    with local_server(shlex.split(cmd), port, log, env=_env()):
+        pass  # it came up and answered /health

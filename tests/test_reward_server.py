@@ -1,7 +1,5 @@
 """The reward server (model/serve_reward.py) in OpenRLHF's remote-RM format: query splitting, the HTTP
 contract (in-process uvicorn on a free 127.0.0.1 port), request batching, errors, timeouts, the CLI."""
-import os
-import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +13,7 @@ import requests
 from model.backends.scripted import ScriptedBackend
 from model.reward import JudgeReward
 from model.serve_reward import clean_prompt, create_app, label_fields, split_query
+from tests.local_server import free_port, local_server
 from tests.test_reward import QUESTION, RIGHT, WRONG, Recorder, length_judge, math_judge
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,12 +21,6 @@ CHATML_PROMPT = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
                  f"<|im_start|>user\n{QUESTION}<|im_end|>\n<|im_start|>assistant\n")
 LLAMA3_PROMPT = ("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n"
                  f"{QUESTION}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class InProcessServer:
@@ -198,37 +191,14 @@ def test_cli_help():
 
 def test_cli_serves_openrlhf_requests_as_a_subprocess(tmp_path):
     port = free_port()
-    log = open(tmp_path / "serve.log", "w")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "model.serve_reward", "--model", "scripted-judge", "--port",
-                             str(port), "--host", "127.0.0.1", "--backend", "scripted:tests.test_reward:math_judge",
-                             "--setting", "skill_operational", "--mode", "pointwise", "--timeout", "30"],
-                            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}: {(tmp_path / 'serve.log').read_text()}")
-            try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.time() > deadline:
-                pytest.fail("the reward server did not become healthy")
-            time.sleep(0.2)
+    argv = [sys.executable, "-m", "model.serve_reward", "--model", "scripted-judge", "--port", str(port), "--host",
+            "127.0.0.1", "--backend", "scripted:tests.test_reward:math_judge", "--setting", "skill_operational",
+            "--mode", "pointwise", "--timeout", "30"]
+    with local_server(argv, port, tmp_path / "serve.log", timeout_s=120) as url:
         body = openrlhf_request([LLAMA3_PROMPT] * 2, [RIGHT + "<|eot_id|>", WRONG + "<|eot_id|>"], ["18", "18"])
         out = requests.post(f"{url}/get_reward", json=body, timeout=60).json()
         assert out["rewards"] == [pytest.approx(8 / 9), pytest.approx(1 / 9)]
         assert requests.get(f"{url}/health", timeout=5).json()["backend"] == "scripted:math_judge"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.mark.slow
@@ -236,25 +206,10 @@ def test_cli_with_a_real_hf_model(tiny_model_dir, tmp_path):
     """The hf backend end to end: a random tiny Llama mostly fails to give a verdict; the server still answers
     with one number per sample and reports the failures per sample."""
     port = free_port()
-    log = open(tmp_path / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "model.serve_reward", "--model", str(tiny_model_dir), "--port",
-                             str(port), "--backend", "hf", "--setting", "baseline", "--max-new-tokens", "8",
-                             "--batch-size", "2", "--timeout", "120"],
-                            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(REPO)})
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 300
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}: {(tmp_path / 'serve.log').read_text()}")
-            try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.time() > deadline:
-                pytest.fail("the reward server did not become healthy")
-            time.sleep(0.5)
+    argv = [sys.executable, "-m", "model.serve_reward", "--model", str(tiny_model_dir), "--port", str(port),
+            "--backend", "hf", "--setting", "baseline", "--max-new-tokens", "8", "--batch-size", "2",
+            "--timeout", "120"]
+    with local_server(argv, port, tmp_path / "serve.log", timeout_s=300) as url:
         body = openrlhf_request([CHATML_PROMPT] * 2, [RIGHT + "<|im_end|>", WRONG + "<|im_end|>"], ["18", "18"])
         out = requests.post(f"{url}/get_reward", json=body, timeout=300).json()
         assert len(out["rewards"]) == 2 and all(0.0 <= x <= 1.0 for x in out["rewards"])
@@ -262,10 +217,3 @@ def test_cli_with_a_real_hf_model(tiny_model_dir, tmp_path):
         assert all((e is None) == bool(k) for e, k in zip(out["errors"], ok))
         stats = requests.get(f"{url}/health", timeout=5).json()["stats"]
         assert stats["judgments"] == 2 and stats["failed_samples"] == 2 - sum(ok)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
