@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from data.config import FilterConfig
+from model.protocol import TOOL_SETTINGS
 from model.records import LABELS, JudgeTask, Trajectory
 
-SKILL_SETTINGS = ("skill_operational", "skill_fair")
 Tasks = dict[str, JudgeTask]
 Result = tuple[list[Trajectory], Counter]
 
@@ -84,7 +84,7 @@ def _split(trajs: Iterable[Trajectory], drop: Callable[[Trajectory], str | None]
 
 # ------------------------------------------------------------------------------------------ filters
 
-def skill_settings(trajs: list[Trajectory], settings: Iterable[str] = SKILL_SETTINGS) -> Result:
+def skill_settings(trajs: list[Trajectory], settings: Iterable[str] = TOOL_SETTINGS) -> Result:
     """Keeps skill-execution trajectories (a baseline teacher run is not skill data)."""
     allowed = set(settings)
     return _split(trajs, lambda t: None if t.setting in allowed else f"setting_{t.setting}")

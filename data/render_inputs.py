@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from model.jsonl import Rejects, load_records
-from model.prompts import SETTINGS
+from model.protocol import SETTING_NAMES
 from model.records import JudgeTask, Trajectory
 
 ROLES = ("system", "user", "assistant", "tool")
@@ -64,8 +64,8 @@ def parse_trajectory(row: dict[str, Any], tasks: dict[str, JudgeTask]) -> Trajec
     t = Trajectory.from_dict(row)
     if not isinstance(t.task_id, str) or t.task_id not in tasks:
         raise ValueError(f"task_id {t.task_id!r} is not in tasks.jsonl")
-    if t.setting not in SETTINGS:
-        raise ValueError(f"setting {t.setting!r} is not one of {SETTINGS}")
+    if t.setting not in SETTING_NAMES:
+        raise ValueError(f"setting {t.setting!r} is not one of {SETTING_NAMES}")
     n = len(tasks[t.task_id].candidates)
     if not isinstance(t.order, list) or sorted(t.order) != list(range(n)) \
             or not all(type(x) is int for x in t.order):

@@ -15,6 +15,7 @@ from typing import Any
 from model.backends.base import Backend, Generation, GenerationRequest, SamplingParams
 from model.ledger import TokenLedger, continuation_ids
 from model.prompts import PromptOptions, initial_messages
+from model.protocol import JudgeProtocol, get_setting, resolve_agent
 from model.records import LABELS, JudgeTask, Trajectory
 from model.toolcall import ToolCall, parse_text_tool_calls
 from model.tools import JudgeEnv, tool_specs
@@ -30,19 +31,25 @@ MALFORMED_HINT = ('Write each call as <tool_call>{"name": "<tool>", "arguments":
 class AgentConfig:
     """How a judgment runs. Also the `agent` section of the data/eval/RL configs."""
 
-    max_steps: int = 8                 # assistant turns per episode (baseline always uses 1)
-    max_new_tokens: int = 512
+    # The judging protocol's fields (model.protocol): None = the judge's trained protocol
+    # (judge_protocol.json in its model folder), else model.protocol.DEFAULTS.
+    max_steps: int | None = None       # assistant turns per episode (direct settings always use 1)
+    max_new_tokens: int | None = None
+    allow_tie: bool | None = None
+    max_candidate_chars: int | None = None  # truncate very long candidates (marked) for small contexts
+    prompt_style: str | None = None    # full | compact (short system prompt, tools named inline)
     temperature: float = 0.0
     top_p: float = 1.0
     seed: int = 0
     tool_budget: int | None = None     # None: the loaded skill's tool_budget
-    allow_tie: bool = True
-    max_candidate_chars: int | None = None
-    prompt_style: str = "full"         # full | compact (short system prompt, tools named inline)
     sandbox_timeout_s: float = 5.0
     track_tokens: bool = False         # keep a TokenLedger per episode (RL): needs a token-level backend
     skills_dir: str = "skills"         # where skill packages live (relative to the repo root)
     skills: list[str] = field(default_factory=list)  # which packages the judge may load; [] = all
+
+    def resolved(self, protocol: JudgeProtocol | None = None, who: str = "judge") -> AgentConfig:
+        """Every protocol field set: from `protocol` where this config leaves it None (see resolve_agent)."""
+        return resolve_agent(self, protocol, who)
 
     def sampling(self) -> SamplingParams:
         return SamplingParams(max_new_tokens=self.max_new_tokens, temperature=self.temperature,
@@ -80,9 +87,10 @@ def load_skills(cfg: AgentConfig) -> Any:
 
 def new_episode(task: JudgeTask, order: list[int], setting: str, skills: Any, cfg: AgentConfig,
                 sample_index: int = 0) -> Episode:
+    cfg = cfg.resolved()
     env = JudgeEnv(task, order, setting, skills, tool_budget=cfg.tool_budget, allow_tie=cfg.allow_tie,
                    sandbox_timeout_s=cfg.sandbox_timeout_s)
-    catalog = skills.catalog_text() if setting != "baseline" else ""
+    catalog = skills.catalog_text() if get_setting(setting).tools else ""
     msgs = initial_messages(task, order, setting, catalog,
                             PromptOptions(max_candidate_chars=cfg.max_candidate_chars, allow_tie=cfg.allow_tie,
                                           style=cfg.prompt_style))
@@ -104,7 +112,8 @@ def run_agent(backend: Backend, items: Sequence[tuple[JudgeTask, list[int]]], se
 
 def run_episodes(backend: Backend, episodes: list[Episode], cfg: AgentConfig,
                  on_step: Callable[[list[Episode]], None] | None = None) -> None:
-    max_steps = 1 if all(ep.setting == "baseline" for ep in episodes) else cfg.max_steps
+    cfg = cfg.resolved()
+    max_steps = cfg.max_steps if any(get_setting(ep.setting).tools for ep in episodes) else 1
     if cfg.track_tokens and backend.tokenizer is None:
         raise ValueError(f"track_tokens needs a token-level backend (hf, vllm), not {backend.describe()}")
     for step in range(max_steps):
@@ -165,7 +174,7 @@ def step_episode(ep: Episode, gen: Generation, native_tools: bool, last: bool) -
         ep.errors.append(gen.error)
         _finish(ep, Verdict(error=f"generation failed: {gen.error}"))
         return
-    if ep.setting == "baseline":
+    if not get_setting(ep.setting).tools:
         ep.messages.append({"role": "assistant", "content": gen.text})
         _finish(ep, _text_verdict(ep, gen.text))
         return

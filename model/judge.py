@@ -18,7 +18,7 @@ from typing import Any
 from model.agent import AgentConfig, load_skills, run_agent
 from model.backends import BACKENDS, Backend, make_backend
 from model.jsonl import Rejects, ResumableWriter, load_records
-from model.prompts import SETTINGS
+from model.protocol import SETTING_NAMES
 from model.records import JudgeTask, Trajectory, task_from_any
 
 

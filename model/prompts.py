@@ -1,17 +1,16 @@
 """What the judge sees: the system prompt per setting and the user message for one task in one order.
 
 This module is the only place a task becomes judge-visible text. It reads the prompt, the candidates
-in the given order, and (for skill_operational) the *names* of the sample resources; never `gold`,
-`meta`, or the dataset's own order. tests/test_leakage.py checks that.
+in the given order, and, in the settings with sample resources (model.protocol), the sample's
+resources: their *names* for a skill judge (it reads them through its tools), their text for a direct
+judge. Never `gold`, `meta`, `domain` or the dataset's own order; tests/test_leakage.py checks that.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.records import LABELS, JudgeTask
-
-SETTINGS = ("baseline", "skill_fair", "skill_operational")
-PROMPT_STYLES = ("full", "compact")
+from model.protocol import PROMPT_STYLES, get_setting
+from model.records import LABELS, JudgeTask, Resources
 COMPACT_TOOLS = ("use_skill(skill_name, reason), list_resources(type), view_resource(path, reason), "
                  "run_resource(resource_id, reason, args), python_sandbox(code, reason), "
                  "final_answer(verdict, confidence, used_resources, reason)")
@@ -56,16 +55,17 @@ def system_prompt(task: JudgeTask, setting: str, skill_catalog: str = "", allow_
                   style: str = "full") -> str:
     """`full` relies on the chat template to list the tools' JSON schemas; `compact` (for small models and
     CPU budgets: ~150 tokens instead of ~1000) names the skills and tool signatures inline."""
-    if setting not in SETTINGS:
-        raise ValueError(f"unknown setting {setting!r}; expected one of {SETTINGS}")
+    spec = get_setting(setting)
     if style not in PROMPT_STYLES:
         raise ValueError(f"unknown prompt style {style!r}; expected one of {PROMPT_STYLES}")
-    if setting == "baseline":
+    if not spec.tools:
+        uses = (" The sample's own resources (reference answer, checklist, constraints or tests) follow the "
+                "responses: use them." if spec.sample_resources else "")
         return (
             "You are an impartial judge of AI responses. " + _instruction(task, allow_tie) + " "
             "Judge correctness first, then helpfulness and instruction following. The order in which "
-            "responses appear and their length must not influence you. Explain briefly, then give your "
-            f"verdict on the last line as {_verdict_format(task, allow_tie)}."
+            "responses appear and their length must not influence you." + uses + " Explain briefly, then give "
+            f"your verdict on the last line as {_verdict_format(task, allow_tie)}."
         )
     choices = verdict_choices(task, allow_tie) or ["an integer rating from 1 to 10"]
     if style == "compact":
@@ -113,12 +113,42 @@ def user_message(task: JudgeTask, order: list[int], setting: str, options: Promp
     else:
         for pos, idx in enumerate(order):
             parts.append(f"[Response {LABELS[pos]}]\n{_clip(task.candidates[idx], options.max_candidate_chars)}")
-    if setting == "skill_operational":
-        available = task.resources.available()
-        if available:
-            ids = ", ".join(f"sample.{name}" for name in available)
-            parts.append(f"[Sample resources]\nThis sample comes with: {ids} (view_resource to read them).")
+    spec = get_setting(setting)
+    available = task.resources.available() if spec.sample_resources else []
+    if available and spec.tools:
+        ids = ", ".join(f"sample.{name}" for name in available)
+        parts.append(f"[Sample resources]\nThis sample comes with: {ids} (view_resource to read them).")
+    elif available:
+        for name in available:
+            parts.append(f"[Sample {name}]\n{resource_text(task.resources, name)}")
     return "\n\n".join(parts)
+
+
+def resource_text(resources: Resources, name: str) -> str:
+    """One sample resource as text (what view_resource returns and what a direct judge reads)."""
+    value = getattr(resources, name)
+    if name == "checklist":
+        return "\n".join(f"{i}. {item}" for i, item in enumerate(value, 1))
+    if name == "constraints":
+        return _describe_constraints(value)
+    if name == "tests":
+        return f"```python\n{value.rstrip()}\n```"
+    return str(value)
+
+
+def _describe_constraints(constraints: list[dict]) -> str:
+    import json
+
+    from model.verifiers.ifeval import describe
+
+    lines = []
+    for c in constraints:
+        try:
+            desc = describe(c["id"], c.get("kwargs"))
+        except (KeyError, ValueError):
+            desc = json.dumps(c.get("kwargs") or {})
+        lines.append(f"- {c['id']}: {desc}")
+    return "\n".join(lines)
 
 
 def initial_messages(task: JudgeTask, order: list[int], setting: str, skill_catalog: str = "",

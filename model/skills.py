@@ -27,10 +27,8 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from model.protocol import SETTING_NAMES, SKILL_OPERATIONAL, TOOL_SETTINGS, get_setting
 from model.records import DOMAINS
-
-SETTINGS = ("baseline", "skill_fair", "skill_operational")
-TOOL_SETTINGS = ("skill_fair", "skill_operational")  # baseline has no tools, hence no resources
 RESOURCE_TYPES = (
     "rubric",
     "principle",
@@ -218,18 +216,19 @@ def _index_line(r: ResourceSpec, setting: str) -> str:
     """One index row; verifiers also say where their inputs come from in this setting."""
     line = f"- {r.id} | {r.type} | {r.cost} | {r.decision_impact} | {r.description}"
     notes = []
-    if r.requires and setting == "skill_operational":
+    with_sample = get_setting(setting).sample_resources
+    if r.requires and with_sample:
         notes.append(f"uses the task's {', '.join(r.requires)}")
     if r.accepts_args:
-        # skill_fair has no sample: validation guarantees every required field is an accepted arg
-        required = set(r.requires) if setting == "skill_fair" else set()
+        # a fair setting has no sample: validation guarantees every required field is an accepted arg
+        required = set() if with_sample else set(r.requires)
         notes.append("args: " + ", ".join(f"{a} (required)" if a in required else a for a in r.accepts_args))
     return line + (f" [{'; '.join(notes)}]" if notes else "")
 
 
 def _check_setting(setting: str) -> None:
-    if setting not in SETTINGS:
-        raise SkillError(f"unknown setting {setting!r}; known: {', '.join(SETTINGS)}")
+    if setting not in SETTING_NAMES:
+        raise SkillError(f"unknown setting {setting!r}; known: {', '.join(SETTING_NAMES)}")
 
 
 def _normalize_path(path: str) -> str:
@@ -382,10 +381,10 @@ def _check_runtime_verifier(entry: dict, settings: list[str], err) -> tuple[str 
     for a in accepts:
         if not ARG_RE.match(a):
             err(f"'accepts_args' entry {a!r} is not a plain argument name")
-    if "skill_fair" in settings:
+    for s in _fair(settings):
         for f in requires:
             if f not in accepts:
-                err(f"allowed in skill_fair but requires sample field {f!r}, which skill_fair never has, "
+                err(f"allowed in {s} but requires sample field {f!r}, which {s} never has, "
                     "and does not accept it as an argument")
     return runner, requires, accepts
 
@@ -396,10 +395,16 @@ def _check_sample_field(entry: dict, settings: list[str], err) -> str | None:
         err(f"a sample_field needs 'field' in {', '.join(SAMPLE_FIELDS)}, got {fld!r}")
     if "path" in entry:
         err("a sample_field has no path (its content comes from the task)")
-    if "skill_fair" in settings:
-        err("a sample_field may only be allowed in skill_operational (per-sample resources do not "
-            "exist in skill_fair)")
+    for s in _fair(settings):
+        with_sample = [n for n in TOOL_SETTINGS if get_setting(n).sample_resources]
+        err(f"a sample_field may only be allowed in {', '.join(with_sample)} (per-sample resources do not "
+            f"exist in {s})")
     return fld
+
+
+def _fair(settings: list[str]) -> list[str]:
+    """The known settings among `settings` that have no sample resources."""
+    return [s for s in settings if s in SETTING_NAMES and not get_setting(s).sample_resources]
 
 
 def _parse_resource(
@@ -441,8 +446,8 @@ def _parse_resource(
             err(f"unknown domain {d!r} in applies_to; known: {ALL_DOMAINS}, {', '.join(DOMAINS)}")
     settings = _name_list(entry, "allowed_setting", err)
     for s in settings:
-        if s == "baseline":
-            err("setting 'baseline' has no tools, so no resource can be allowed in it")
+        if s in SETTING_NAMES and not get_setting(s).tools:
+            err(f"setting {s!r} has no tools, so no resource can be allowed in it")
         elif s not in TOOL_SETTINGS:
             err(f"unknown setting {s!r} in allowed_setting; known: {', '.join(TOOL_SETTINGS)}")
     for key in ("cost", "decision_impact"):
@@ -616,7 +621,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     v.add_argument("paths", nargs="*", help="package folders or library roots")
     s = sub.add_parser("show", help="print a package's resource index for a setting")
     s.add_argument("name")
-    s.add_argument("--setting", default="skill_operational", choices=TOOL_SETTINGS)
+    s.add_argument("--setting", default=SKILL_OPERATIONAL, choices=TOOL_SETTINGS)
     s.add_argument("--type", default=None, choices=RESOURCE_TYPES)
     s.add_argument("--root", default=str(SKILLS_ROOT), help="library root (default: skills/)")
     args = ap.parse_args(argv)

@@ -6,11 +6,11 @@ the task's meta, or which candidate index a label maps to beyond the order it wa
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from model.prompts import labels_for, verdict_choices
+from model.prompts import labels_for, resource_text, verdict_choices
+from model.protocol import get_setting
 from model.records import JudgeTask, Resources
 from model.toolcall import ToolCall
 from model.verdict import Verdict, parse_verdict_value
@@ -50,7 +50,7 @@ TOOL_NAMES = tuple(t["function"]["name"] for t in TOOL_SPECS)
 def tool_specs(setting: str, style: str = "full") -> list[dict[str, Any]]:
     """The JSON schemas the chat template lists; none in baseline, and none in the compact prompt
     style, whose system prompt names the tools inline."""
-    return [] if setting == "baseline" or style == "compact" else TOOL_SPECS
+    return TOOL_SPECS if get_setting(setting).tools and style != "compact" else []
 
 
 @dataclass
@@ -81,7 +81,7 @@ class JudgeEnv:
         self.kind = task.kind
         self.labels = labels_for(task)
         self.candidates = {lab: task.candidates[idx] for lab, idx in zip(self.labels, order)}
-        self.resources = task.resources if setting == "skill_operational" else Resources()
+        self.resources = task.resources if get_setting(setting).sample_resources else Resources()
         self.verdict_labels = verdict_choices(task, allow_tie)
         self.allow_tie = allow_tie
         self.skills = skills
@@ -95,8 +95,8 @@ class JudgeEnv:
     # -- dispatch ---------------------------------------------------------------------------------
     def call(self, call: ToolCall) -> ToolResult:
         self.stats.tool_calls += 1
-        if self.setting == "baseline":
-            return self._invalid("no tools are available in the baseline setting; give your verdict")
+        if not get_setting(self.setting).tools:
+            return self._invalid(f"no tools are available in the {self.setting} setting; give your verdict")
         handler = getattr(self, f"_tool_{call.name}", None) if call.name in TOOL_NAMES else None
         if handler is None:
             return self._invalid(f"unknown tool '{call.name}'; available: {', '.join(TOOL_NAMES)}")
@@ -232,7 +232,7 @@ class JudgeEnv:
 
     # -- sample resources -------------------------------------------------------------------------
     def sample_view(self) -> dict[str, Any]:
-        """The sample's resources visible in this setting (empty outside skill_operational)."""
+        """The sample's resources visible in this setting (empty in the fair settings)."""
         return {k: v for k, v in self.resources.to_dict().items() if k != "metadata"}
 
     def _sample_index(self) -> str:
@@ -245,26 +245,8 @@ class JudgeEnv:
             avail = ", ".join(SAMPLE_PREFIX + n for n in self.resources.available()) or "none"
             return self._invalid(f"sample resource '{name}' is not available here (available: {avail})")
         self.stats.use(SAMPLE_PREFIX + name)
-        if name == "checklist":
-            text = "\n".join(f"{i}. {item}" for i, item in enumerate(value, 1))
-        elif name == "constraints":
-            text = _describe_constraints(value)
-        else:
-            text = value
+        text = value if name == "tests" else resource_text(self.resources, name)
         return ToolResult(_clip(text))
-
-
-def _describe_constraints(constraints: list[dict]) -> str:
-    from model.verifiers.ifeval import describe
-
-    lines = []
-    for c in constraints:
-        try:
-            desc = describe(c["id"], c.get("kwargs"))
-        except (KeyError, ValueError):
-            desc = json.dumps(c.get("kwargs") or {})
-        lines.append(f"- {c['id']}: {desc}")
-    return "\n".join(lines)
 
 
 def _resource_id(pkg: Any, path: str) -> str:

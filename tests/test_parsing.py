@@ -55,13 +55,19 @@ def test_native_tool_calls_with_string_and_bad_arguments():
 @pytest.mark.parametrize("text,label,how", [
     ("Both are fine but A is right.\n[[A]]", "A", "brackets"),
     ("Reasoning... [[B]]", "B", "brackets"),
-    ("[[A]] at first, but after checking: [[B]]", "B", "brackets"),
     ('{"verdict": "B", "confidence": 0.8}', "B", "json"),
     ("Final: A", "A", "final_line"),
     ("Final verdict: Response B", "B", "final_line"),
     ("Verdict: (A)", "A", "final_line"),
     ("They are equal. [[tie]]", "tie", "brackets"),
     ("\\boxed{B}", "B", "boxed"),
+    ("My final verdict is a tie.", "tie", "final_line"),
+    ("**Verdict:** A", "A", "final_line"),
+    ("The better response is A.", "A", "final_line"),
+    ("Winner - B", "B", "final_line"),
+    ("A", "A", "standalone"),
+    ("After checking both:\n**B**", "B", "standalone"),
+    ("Response B.", "B", "standalone"),
 ])
 def test_text_verdicts(text, label, how):
     v = parse_verdict_text(text, AB)
@@ -72,6 +78,32 @@ def test_text_verdicts(text, label, how):
 def test_unparseable_text_is_reported_not_defaulted(text):
     v = parse_verdict_text(text, AB)
     assert not v.ok and v.label is None and v.error
+
+
+@pytest.mark.parametrize("text", [
+    "The verdict is a close call but overall B is better.",  # 'a' is an article, not response A
+    "Verdict: A close call; B may be better.",
+    "final verdict: a",                                      # lowercase letters in prose are words
+    "My verdict is that A is shorter and B is longer.",
+    "A is correct but B is clearer.",
+    "Answer a question about the text.",
+    "The final answer is a matter of taste.",
+    "Verdict:",
+    "I prefer B over A\nbut it is hard to say",
+])
+def test_prose_that_merely_mentions_a_label_is_no_verdict(text):
+    v = parse_verdict_text(text, AB)
+    assert not v.ok and v.label is None, (text, v)
+
+
+@pytest.mark.parametrize("text", [
+    "[[A]] at first, but after checking: [[B]]",
+    "Verdict: A\n[[B]]",
+    '{"verdict": "A"}\nFinal verdict: B',
+])
+def test_conflicting_verdicts_are_a_parse_failure_not_a_pick(text):
+    v = parse_verdict_text(text, AB)
+    assert not v.ok and "conflicting" in v.error
 
 
 def test_tie_only_when_allowed():
