@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from model.agent import AgentConfig
+from model.backends import BackendConfig
+from model.protocol import SKILL_OPERATIONAL
 
 
 @dataclass
@@ -49,15 +51,12 @@ class TeacherConfig:
     """kind: scripted (programmatic executor of the skill) | llm (any runtime backend)."""
 
     kind: str = "scripted"
-    settings: list[str] = field(default_factory=lambda: ["skill_operational"])
+    settings: list[str] = field(default_factory=lambda: [SKILL_OPERATIONAL])
     both_orders: bool = True
     samples: int = 1                                  # K samples per (task, order, setting); llm teacher
     load_skill_prob: float = 0.0                      # scripted: share of trajectories that call use_skill
     model: str = "smollm2-135m"                       # llm teacher: model spec / served model name
-    backend: str = "hf"                               # llm teacher: hf | openai | vllm
-    base_urls: list[str] = field(default_factory=list)
-    tool_mode: str = "text"
-    batch_size: int = 8
+    backend: BackendConfig = field(default_factory=BackendConfig)  # llm teacher: how the model runs
     agent: AgentConfig = field(default_factory=AgentConfig)
 
 

@@ -123,7 +123,7 @@ def _generic(src: Source) -> list[JudgeTask]:
     """Generic pairs {id, prompt, chosen, rejected, ...}, or JudgeTask rows (they carry `candidates`)."""
     from data.sources import load_generic
     from data.sources._common import first_row
-    from model.judge import load_tasks
+    from model.judging import load_tasks
 
     row = first_row(src.path)
     if isinstance(row, dict) and "candidates" in row:

@@ -19,7 +19,7 @@ from typing import Any
 from eval.bon_sets import CandidateSet
 from eval.predictions import BenchmarkView
 from model.agent import AgentConfig
-from model.judge import judge_tasks
+from model.judging import judge_tasks
 from model.records import JudgeTask
 
 

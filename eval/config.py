@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from model.agent import AgentConfig
+from model.backends import BackendConfig
 
 
 @dataclass
@@ -55,16 +56,14 @@ class EvalConfig:
     .gguf; for backend openai, the served model name."""
     model_label: str | None = None
     """Name of this judge in reports and eval.compare (default: `model`)."""
-    backend: str = "hf"
-    base_urls: list[str] = field(default_factory=list)
-    tool_mode: str = "text"
-    batch_size: int = 8
-    engine: str = "auto"
-    dtype: str = "auto"
-    concurrency: int = 16
+    backend: BackendConfig = field(default_factory=BackendConfig)
+    """How the judge runs: {kind: hf | openai | vllm, batch_size, engine, dtype, base_urls, tool_mode, ...}."""
     agent: AgentConfig = field(default_factory=AgentConfig)
+    """Prompt style, tie policy and limits left null come from the judge's trained protocol
+    (judge_config.json in its folder); sampling and tool budget from here."""
     # ------------------------------------------------------------------ what is judged
-    settings: list[str] = field(default_factory=lambda: ["baseline"])
+    settings: list[str] = field(default_factory=list)
+    """Settings to judge in (model.protocol); [] = the judge's trained settings, else baseline."""
     benchmarks: list[BenchmarkConfig] = field(default_factory=lambda: [BenchmarkConfig()])
     data_dir: str = "../shared/data"
     """Where default benchmark paths are looked up (a folder holding judgebench/, rmbench/, ...)."""
@@ -83,19 +82,14 @@ class EvalConfig:
     plots: bool = True
 
 
-SETTING_NAMES = ("baseline", "skill_fair", "skill_operational")
-
-
 def check_config(cfg: EvalConfig) -> None:
     """Errors the schema cannot express (names are checked against the registries)."""
     from eval.benchmarks import BENCHMARKS
-    from model.backends import BACKENDS
+    from model.protocol import check_settings
 
-    bad = [s for s in cfg.settings if s not in SETTING_NAMES]
-    if bad or not cfg.settings:
-        raise ValueError(f"settings must be a non-empty list of {SETTING_NAMES}, got {cfg.settings}")
-    if cfg.backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {cfg.backend!r}")
+    if cfg.settings:
+        check_settings(cfg.settings)
+    cfg.backend.validate()
     if not cfg.benchmarks:
         raise ValueError("benchmarks is empty")
     for b in cfg.benchmarks:

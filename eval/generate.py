@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from model.backends import GenerationRequest, SamplingParams, make_backend
+from model.backends import BackendConfig, GenerationRequest, SamplingParams, make_backend
 
 SOLVE_INSTRUCTION = (
     "Solve the problem. Show your work, and state the final answer at the end "
@@ -15,7 +15,7 @@ SOLVE_INSTRUCTION = (
 def sample_solutions(prompts: list[Any], opts: dict[str, Any], backend: Any = None) -> list[list[str]]:
     """`generator_samples` sampled replies per prompt, seeded; failed generations are dropped."""
     k = int(opts.get("generator_samples", 8))
-    backend = backend or make_backend(opts.get("generator_backend", "hf"), opts["generator"])
+    backend = backend or make_backend(opts["generator"], BackendConfig(kind=opts.get("generator_backend", "hf")))
     requests = [GenerationRequest(messages=_messages(p)) for p in prompts for _ in range(k)]
     sampling = SamplingParams(
         max_new_tokens=int(opts.get("generator_max_new_tokens", 512)),

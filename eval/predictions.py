@@ -1,7 +1,7 @@
 """One run's predictions file: every judgment of every (benchmark, setting), append-only and resumable.
 
-`predictions.jsonl` holds model.judge.judgment_row rows with `benchmark` set to the run's benchmark
-label. Its key adds (benchmark, setting) to model.judge.judgment_key, so one file holds them all.
+`predictions.jsonl` holds model.judging.judgment_row rows with `benchmark` set to the run's benchmark
+label. Its key adds (benchmark, setting) to model.judging.judgment_key, so one file holds them all.
 `BenchmarkView` gives judge_tasks the `done` / `write_many` of one (benchmark, setting): a rerun skips
 what is there, and a kill loses at most the chunk in flight (ResumableWriter truncates a partial line).
 `timing.jsonl` appends the wall time of every finished chunk (judgments per second over a run that was
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from model.jsonl import ResumableWriter
-from model.judge import judgment_key
+from model.judging import judgment_key
 
 PREDICTIONS = "predictions.jsonl"
 TIMING = "timing.jsonl"

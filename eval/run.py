@@ -16,9 +16,10 @@ import argparse
 import sys
 
 from eval.benchmarks import BENCHMARKS
-from eval.config import SETTING_NAMES, BenchmarkConfig, EvalConfig
+from eval.config import BenchmarkConfig, EvalConfig
 from model.backends import BACKENDS
 from model.config import ConfigError, load_config
+from model.protocol import SETTING_NAMES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,9 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", help="model spec: embedded name, Hub id, checkpoint folder, LoRA adapter, .gguf"
     )
     p.add_argument("--model-label", help="name of this judge in reports")
-    p.add_argument("--setting", action="append", help=f"{', '.join(SETTING_NAMES)} or all (repeatable)")
+    p.add_argument("--setting", action="append", help=f"{', '.join(SETTING_NAMES)} or all (repeatable); default: "
+                   "the judge's trained settings (judge_config.json), else baseline")
     p.add_argument("--output", help="run folder (resumable)")
-    p.add_argument("--backend", choices=BACKENDS)
+    p.add_argument("--backend", help=f"one of {BACKENDS} or scripted:MODULE:FUNCTION")
     p.add_argument("--base-url", action="append", help="OpenAI-compatible server URL (repeat for failover)")
     p.add_argument(
         "--limit", type=int, help="first N units per benchmark (pairs, RM-Bench rows, RB2 rows, prompts)"
@@ -86,16 +88,16 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
         "model": args.model,
         "model_label": args.model_label,
         "output_dir": args.output,
-        "backend": args.backend,
         "limit": args.limit,
-        "batch_size": args.batch_size,
-        "engine": args.engine,
     }
     for key, value in simple.items():
         if value is not None:
             setattr(cfg, key, value)
+    for key, value in {"kind": args.backend, "batch_size": args.batch_size, "engine": args.engine}.items():
+        if value is not None:
+            setattr(cfg.backend, key, value)
     if args.base_url:
-        cfg.base_urls = list(args.base_url)
+        cfg.backend.base_urls = list(args.base_url)
     if args.sample:
         cfg.sample = True
     if args.seed is not None:

@@ -4,7 +4,7 @@ Output folder layout:
     config.yaml        the resolved config (model.config.save_config)
     fingerprint.json   what must not change when a run is resumed into this folder (judge, seeds, data)
     manifest.json      what is measured now: per benchmark its path, units, tasks, expected judgments, ids
-    predictions.jsonl  one row per judgment (model.judge.judgment_row; `benchmark` = the label)
+    predictions.jsonl  one row per judgment (model.judging.judgment_row; `benchmark` = the label)
     timing.jsonl       wall time per finished chunk (judgments/s, generated tokens/s)
     bon_sets/<label>.jsonl, bon_groups.jsonl   best-of-N candidate sets (cached) and knockout winners
     rejects.jsonl      malformed upstream rows (file, row, reason)
@@ -24,13 +24,12 @@ from eval.benchmarks import BENCHMARKS, Benchmark, BenchmarkUnavailable, Source,
 from eval.bon import run_knockout
 from eval.bon_sets import CandidateSet, load_candidate_sets, write_candidate_sets
 from eval.config import EvalConfig, benchmark_label, check_config, model_label
-from eval.lazy_backend import LazyBackend
 from eval.predictions import BenchmarkView, log_timing, open_predictions
 from eval.selection import count_units, select_stratified
-from model.backends import Backend
+from model.backends import Backend, LazyBackend
 from model.config import resolve_path, save_config
 from model.jsonl import Rejects, write_jsonl
-from model.judge import judge_tasks, judgment_key
+from model.judging import judge_tasks, judgment_key
 from model.records import JudgeTask
 
 MANIFEST = "manifest.json"
@@ -49,8 +48,8 @@ def fingerprint(cfg: EvalConfig) -> dict[str, Any]:
     """Everything that changes a judgment: the judge, its agent config, the data seed, each label's source."""
     return {
         "model": cfg.model,
-        "backend": cfg.backend,
-        "tool_mode": cfg.tool_mode,
+        "backend": dataclasses.asdict(cfg.backend),
+        "settings": list(cfg.settings),
         "seed": cfg.seed,
         "agent": dataclasses.asdict(cfg.agent),
         "benchmarks": {
@@ -71,7 +70,7 @@ def check_fingerprint(out: Path, cfg: EvalConfig) -> None:
     new = json.loads(json.dumps(fingerprint(cfg), default=str))
     if path.exists():
         old = json.loads(path.read_text(encoding="utf-8"))
-        diffs = [k for k in ("model", "backend", "tool_mode", "seed", "agent") if old.get(k) != new.get(k)]
+        diffs = [k for k in ("model", "backend", "seed", "agent") if old.get(k) != new.get(k)]
         diffs += [
             f"benchmarks.{lab}"
             for lab, spec in new["benchmarks"].items()
@@ -182,7 +181,8 @@ def judge_benchmark(
     from tqdm import tqdm
 
     todo = [
-        (t, sum(judgment_key({"task_id": t.id, "order": o}) not in view.done for o in orders_of(bench, t)))
+        (t, sum(judgment_key({"task_id": t.id, "setting": setting, "order": o}) not in view.done
+                for o in orders_of(bench, t)))
         for t in tasks
     ]
     todo = [(t, k) for t, k in todo if k]
@@ -242,12 +242,24 @@ def judge_bon(
 
 
 def make_backend_for(cfg: EvalConfig) -> Backend:
-    return LazyBackend(cfg)
+    return LazyBackend(cfg.model, cfg.backend)
+
+
+def resolve_protocol(cfg: EvalConfig) -> EvalConfig:
+    """cfg with the judge's trained protocol filled in: settings (when none are given) and the agent's
+    prompt style, tie policy and limits (where left null); explicit values that differ warn."""
+    from model.loading import protocol_for_model
+    from model.protocol import BASELINE, resolve_settings
+
+    protocol = protocol_for_model(cfg.model) if cfg.backend.kind in ("hf", "vllm") else None
+    settings = resolve_settings(cfg.settings, protocol, "eval.run", default=BASELINE)
+    return dataclasses.replace(cfg, settings=settings, agent=cfg.agent.resolved(protocol, "eval.run"))
 
 
 def run_eval(cfg: EvalConfig, backend: Backend | None = None) -> Path:
     """Runs (or resumes) `cfg`; returns the output folder. `backend` replaces cfg's (tests: scripted)."""
     check_config(cfg)
+    cfg = resolve_protocol(cfg)
     out = Path(cfg.output_dir)
     check_fingerprint(out, cfg)
     save_config(cfg, out)
@@ -256,7 +268,7 @@ def run_eval(cfg: EvalConfig, backend: Backend | None = None) -> Path:
     manifest: dict[str, Any] = {
         "model": model_label(cfg),
         "model_spec": cfg.model,
-        "backend": cfg.backend,
+        "backend": cfg.backend.kind,
         "settings": list(cfg.settings),
         "seed": cfg.seed,
         "sample": cfg.sample,

@@ -2,7 +2,7 @@
 
 Rows are the run's predictions restricted to the units the manifest lists (a predictions file may also
 hold judgments of a larger earlier selection). Extra columns, over all judgments of the cell:
-parse-failure rate, position-A rate, order consistency, tie rate (eval.metrics.judgment_stats), tool
+parse-failure rate, position-A rate, order consistency, tie rate, a constant answer (model.judgment_stats), tool
 calls / invalid tool calls / resources used / steps per judgment, forced finalizations, prompt and
 generated tokens, and judgments and generated tokens per second (from timing.jsonl: wall time of the
 chunks that finished).
@@ -13,43 +13,19 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from eval.metrics import METRICS, judgment_stats
-from eval.metrics.common import safe_div
+from eval.metrics import METRICS
+from model.judgment_stats import behaviour, safe_div
 
 Row = dict[str, Any]
 
 
-def _mean(rows: list[Row], fn: Any) -> float:
-    return safe_div(sum(fn(r) for r in rows), len(rows))
-
-
 def extra_columns(rows: list[Row], timing: dict[str, float] | None = None) -> dict[str, Any]:
-    stats = judgment_stats(rows)
+    stats = behaviour(rows)
     timing = timing or {}
     wall = float(timing.get("wall_s", 0.0))
-    generated = sum(int(r.get("completion_tokens") or 0) for r in rows)
+    generated = stats["generated_tokens"]
     return {
-        **{
-            k: stats[k]
-            for k in (
-                "judgments",
-                "parse_failures",
-                "parse_failure_rate",
-                "position_a_rate",
-                "position_rates",
-                "order_consistency",
-                "order_consistency_tasks",
-                "tie_rate",
-            )
-        },
-        "tool_calls_per_judgment": _mean(rows, lambda r: r.get("tool_calls") or 0),
-        "invalid_tool_calls_per_judgment": _mean(rows, lambda r: r.get("invalid_tool_calls") or 0),
-        "resources_per_judgment": _mean(rows, lambda r: len(r.get("used_resources") or [])),
-        "resource_use_rate": _mean(rows, lambda r: bool(r.get("used_resources"))),
-        "steps_per_judgment": _mean(rows, lambda r: r.get("steps") or 0),
-        "forced_final_rate": _mean(rows, lambda r: bool(r.get("forced_final"))),
-        "prompt_tokens_per_judgment": _mean(rows, lambda r: r.get("prompt_tokens") or 0),
-        "generated_tokens": generated,
+        **{k: v for k, v in stats.items() if k not in ("pairs", "pair_accuracy", "single_order_accuracy")},
         "generated_tokens_per_judgment": safe_div(generated, len(rows)),
         "timed_judgments": int(timing.get("judgments", 0)),
         "wall_s": round(wall, 3),

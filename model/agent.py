@@ -32,7 +32,7 @@ class AgentConfig:
     """How a judgment runs. Also the `agent` section of the data/eval/RL configs."""
 
     # The judging protocol's fields (model.protocol): None = the judge's trained protocol
-    # (judge_protocol.json in its model folder), else model.protocol.DEFAULTS.
+    # (judge_config.json in its model folder), else model.protocol.DEFAULTS.
     max_steps: int | None = None       # assistant turns per episode (direct settings always use 1)
     max_new_tokens: int | None = None
     allow_tie: bool | None = None

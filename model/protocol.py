@@ -10,10 +10,10 @@ The sample's resources are its reference answer, checklist, constraints and test
 skill judge in the same column see the same inputs; only the way of judging differs.
 
 A `JudgeProtocol` is how a trained judge judges: the settings it learned, its prompt style, tie policy
-and limits. data.render writes it next to the rendered data, train.sft / train.rl carry it into their
-checkpoints, train.export into the exported folder, and every judging entry point (eval.run,
-model.judge, JudgeReward, verl's compute_score, model.serve_reward, the in-training eval) reads it from
-the model folder. An explicit setting that differs from the trained one warns once, naming both.
+and limits. data.render writes it (judge_config.json) next to the rendered data, train.sft / train.rl
+carry it into their checkpoints, train.export into the exported folder, and every judging entry point
+(eval.run, model.judge, JudgeReward, verl's compute_score, model.serve_reward, the in-training eval)
+reads it from the model folder. An explicit setting that differs from the trained one warns once, naming both.
 
 This is the only module that spells a setting name.
 """
@@ -98,7 +98,7 @@ def grid_cell(name: str) -> tuple[str, str]:
 
 # ------------------------------------------------------------------------------------------- protocol
 
-PROTOCOL_FILE = "judge_protocol.json"
+PROTOCOL_FILE = "judge_config.json"
 # The agent-config fields a protocol fixes (model.agent.AgentConfig has the same names).
 PROTOCOL_FIELDS = ("prompt_style", "allow_tie", "max_candidate_chars", "max_steps", "max_new_tokens")
 DEFAULTS: dict[str, Any] = {"prompt_style": "full", "allow_tie": True, "max_candidate_chars": None,
@@ -115,6 +115,7 @@ class JudgeProtocol:
     max_candidate_chars: int | None = DEFAULTS["max_candidate_chars"]
     max_steps: int = DEFAULTS["max_steps"]
     max_new_tokens: int = DEFAULTS["max_new_tokens"]
+    source: str | None = None  # provenance: the data folder it was rendered with (not part of the behaviour)
 
     def __post_init__(self) -> None:
         check_settings(self.settings, "protocol settings")
@@ -122,10 +123,13 @@ class JudgeProtocol:
             raise ValueError(f"unknown prompt style {self.prompt_style!r}; expected one of {PROMPT_STYLES}")
 
     @classmethod
-    def from_agent(cls, agent: Any, settings: list[str]) -> JudgeProtocol:
+    def from_agent(cls, agent: Any, settings: list[str], source: str | None = None) -> JudgeProtocol:
         """The protocol of trajectories made with `agent` (an AgentConfig) in `settings`."""
         values = {k: getattr(agent, k) for k in PROTOCOL_FIELDS if getattr(agent, k, None) is not None}
-        return cls(settings=list(settings), **values)
+        return cls(settings=list(settings), source=source, **values)
+
+    def same_behaviour(self, other: JudgeProtocol) -> bool:
+        return {**self.to_dict(), "source": None} == {**other.to_dict(), "source": None}
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -29,6 +29,7 @@ import yaml
 
 from model.protocol import SETTING_NAMES, SKILL_OPERATIONAL, TOOL_SETTINGS, get_setting
 from model.records import DOMAINS
+
 RESOURCE_TYPES = (
     "rubric",
     "principle",

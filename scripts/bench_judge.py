@@ -71,13 +71,13 @@ def _fmt(v: Any) -> str:
 def bench_judge(args: argparse.Namespace) -> list[dict[str, Any]]:
     from data.synthetic import generate_synthetic
     from model.agent import AgentConfig
-    from model.backends import make_backend
+    from model.backends import BackendConfig, make_backend
     from model.jsonl import ResumableWriter
-    from model.judge import judge_tasks, judgment_key
+    from model.judging import judge_tasks, judgment_key
 
     tasks = generate_synthetic(args.pairs, seed=args.seed, kinds=("arithmetic", "constraints"))
     t0 = time.perf_counter()
-    backend = make_backend("hf", args.model, batch_size=args.batch_size)
+    backend = make_backend(args.model, BackendConfig(kind="hf", batch_size=args.batch_size))
     load_s = time.perf_counter() - t0
     cfg = AgentConfig(max_new_tokens=args.max_new_tokens, max_steps=args.max_steps, seed=args.seed)
     rows = []
@@ -236,7 +236,7 @@ def bench_generate(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     import torch
 
-    from model.backends.hf import HFBackend
+    from model.backends import BackendConfig, make_backend
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
@@ -261,9 +261,8 @@ def bench_generate(args: argparse.Namespace) -> list[dict[str, Any]]:
         lambda: time_naive(model, tok, prompts[: args.naive_prompts], args.new_tokens),
     )
     for engine in ("generate", "continuous"):
-        backend = HFBackend(
-            args.model, device=device, batch_size=args.batch, engine=engine, model_obj=model, tokenizer=tok
-        )
+        backend = make_backend(args.model, BackendConfig(kind="hf", device=device, batch_size=args.batch,
+                                                         engine=engine), model_obj=model, tokenizer=tok)
         record(
             f"hf backend, engine={engine}, batch {args.batch}",
             lambda b=backend: time_backend(b, prompts, args.new_tokens),
@@ -278,7 +277,7 @@ def bench_generate(args: argparse.Namespace) -> list[dict[str, Any]]:
     if importlib.util.find_spec("vllm") is not None and device == "cuda":
 
         def vllm_path() -> dict[str, Any]:
-            from model.backends import make_backend
+            from model.backends import BackendConfig, make_backend
 
             spec = args.model
             if args.weights == "random":  # vLLM loads from a folder: save the same random model
@@ -286,7 +285,8 @@ def bench_generate(args: argparse.Namespace) -> list[dict[str, Any]]:
                 model.save_pretrained(spec)
                 tok.save_pretrained(spec)
             return time_backend(
-                make_backend("vllm", spec, gpu_memory_utilization=0.5), prompts, args.new_tokens
+                make_backend(spec, BackendConfig(kind="vllm", extra={"gpu_memory_utilization": 0.5})), prompts,
+                args.new_tokens,
             )
 
         record("vllm backend", vllm_path)

@@ -184,9 +184,9 @@ def test_generation_errors_are_reported():
 
 @pytest.mark.slow
 def test_real_smollm2_runs_the_loop_on_a_few_tasks():
-    from model.backends import make_backend
+    from model.backends import BackendConfig, make_backend
 
-    backend = make_backend("hf", "smollm2-135m", batch_size=4)
+    backend = make_backend("smollm2-135m", BackendConfig(kind="hf", batch_size=4))
     cfg = AgentConfig(max_steps=3, max_new_tokens=96)
     items = [(MATH, [0, 1]), (MATH, [1, 0]), (IF_TASK, [0, 1])]
     for setting in ("baseline", "skill_operational"):

@@ -97,10 +97,10 @@ def test_every_eval_config_loads(path):
     assert cfg.benchmarks and cfg.settings
 
 
-def test_suite_config_is_the_three_headline_benchmarks_in_three_settings():
+def test_suite_config_is_the_three_headline_benchmarks_in_the_2x2_settings():
     cfg = load_config(EvalConfig, REPO / "configs" / "eval" / "suite.yaml")
     assert [b.name for b in cfg.benchmarks] == ["rewardbench2", "rmbench", "judgebench"]
-    assert cfg.settings == ["baseline", "skill_fair", "skill_operational"]
+    assert cfg.settings == ["baseline", "baseline_operational", "skill_fair", "skill_operational"]
 
 
 def test_unknown_config_key_is_an_error(tmp_path):

@@ -294,14 +294,14 @@ def test_cli_flags_map_to_the_config(tmp_path):
     )
     cfg = config_from_args(args)
     assert [(b.name, b.path) for b in cfg.benchmarks] == [("generic", "x.jsonl")]
-    assert cfg.settings == ["baseline", "skill_fair", "skill_operational"]
+    assert cfg.settings == ["baseline", "baseline_operational", "skill_fair", "skill_operational"]
     assert (cfg.seed, cfg.agent.seed, cfg.limit, cfg.model, cfg.agent.max_steps) == (3, 3, 4, "m", 2)
     cfg = config_from_args(
         build_parser().parse_args(
             ["--config", str(REPO / "configs/eval/suite.yaml"), "--benchmark", "judgebench,rmbench"]
         )
     )
-    assert [b.name for b in cfg.benchmarks] == ["judgebench", "rmbench"] and len(cfg.settings) == 3
+    assert [b.name for b in cfg.benchmarks] == ["judgebench", "rmbench"] and len(cfg.settings) == 4
 
 
 def test_cli_run_with_a_scripted_backend(tmp_path, monkeypatch, capsys):
@@ -333,17 +333,18 @@ def test_cli_run_with_a_scripted_backend(tmp_path, monkeypatch, capsys):
 
 
 def test_backend_is_built_lazily_from_the_config():
-    from eval.lazy_backend import LazyBackend, backend_options
+    from eval.runner import make_backend_for
+    from model.backends import BackendConfig
 
-    cfg = EvalConfig(backend="openai", base_urls=["http://127.0.0.1:1/v1"], tool_mode="native",
-                     model="served")
-    assert backend_options(cfg) == {"base_urls": ["http://127.0.0.1:1/v1"], "tool_mode": "native",
-                                    "concurrency": 16}
-    lazy = LazyBackend(cfg)
+    cfg = EvalConfig(backend=BackendConfig(kind="openai", base_urls=["http://127.0.0.1:1/v1,http://127.0.0.1:2/v1"],
+                                           tool_mode="native"), model="served")
+    lazy = make_backend_for(cfg)
     assert lazy.native_tools and lazy._inner is None and lazy.describe() == "openai:served"
+    assert cfg.backend.urls() == ["http://127.0.0.1:1/v1", "http://127.0.0.1:2/v1"]
     with pytest.raises(ValueError, match="base_urls"):
-        backend_options(EvalConfig(backend="openai"))
-    assert backend_options(EvalConfig(batch_size=4, engine="generate"))["batch_size"] == 4
+        make_backend_for(EvalConfig(backend=BackendConfig(kind="openai")))
+    with pytest.raises(ValueError, match="engine"):
+        BackendConfig(engine="fast").validate()
 
 
 def test_help_runs():

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from model.backends import make_backend
+from model.backends import BackendConfig, make_backend
 from model.loading import resolve_spec
 
 
@@ -42,4 +42,4 @@ def test_hub_ids_and_missing_paths(tmp_path):
 @pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed")
 def test_vllm_backend_without_vllm_is_a_clear_error():
     with pytest.raises(ImportError, match="needs the vllm package"):
-        make_backend("vllm", "smollm2-135m")
+        make_backend("smollm2-135m", BackendConfig(kind="vllm"))

@@ -84,9 +84,9 @@ def test_judge_cli_with_the_openai_backend(server, tmp_path):
     out = tmp_path / "judgments.jsonl"
     cmd = [sys.executable, "-m", "model.judge", "--backend", "openai", "--base-url", server["base_url"],
            "--model", server["model"], "--setting", "baseline", "--input", str(pairs), "--output", str(out),
-           "--both-orders", "--max-new-tokens", "32", "--no-progress"]
+           "--max-new-tokens", "32", "--no-progress"]
     res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert sorted(tuple(r["order"]) for r in rows) == [(0, 1), (1, 0)]
-    assert "| judgments |" in res.stdout
+    assert "| setting | pairs | pair accuracy |" in res.stdout

@@ -33,7 +33,7 @@ from train.config import SFTConfig
 DTYPES = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16,
           "float32": torch.float32, "fp32": torch.float32}
 JUDGE_USAGE = ("python -m model.judge --model {path} --setting {setting} --prompt-style {style} "
-               "--input pairs.jsonl --output judgments.jsonl --both-orders")
+               "--input pairs.jsonl --output judgments.jsonl")
 
 
 # what the embedded model.loading specs are on the Hub (for the card's base_model)

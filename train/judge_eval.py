@@ -13,7 +13,7 @@ from model.records import JudgeTask
 
 def load_heldout(path: str, limit: int) -> list[JudgeTask]:
     from model.config import resolve_path
-    from model.judge import load_tasks
+    from model.judging import load_tasks
 
     return [t for t in load_tasks(resolve_path(path)) if t.gold is not None][:limit]
 

@@ -12,8 +12,4 @@ from model.backends import Backend, make_backend
 def llm_backend(cfg: TeacherConfig) -> Backend:
     if cfg.samples > 1 and cfg.agent.temperature <= 0:
         raise ValueError("teacher.samples > 1 needs teacher.agent.temperature > 0 (greedy samples are identical)")
-    if cfg.backend == "openai":
-        return make_backend("openai", cfg.model, base_urls=cfg.base_urls, tool_mode=cfg.tool_mode)
-    if cfg.backend == "hf":
-        return make_backend("hf", cfg.model, batch_size=cfg.batch_size)
-    return make_backend(cfg.backend, cfg.model)
+    return make_backend(cfg.model, cfg.backend)
