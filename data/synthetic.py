@@ -9,7 +9,8 @@ verifier at generation time:
   built from word banks (`synth_constraints`); proof: `ifeval.check` (good passes all, bad fails the
   named one and passes the others).
 - code (domain code): a small function spec with generated tests and a buggy twin (`synth_code`);
-  proof: the tests in the sandbox (good passes, bad fails).
+  three prompts in four state 2-3 input/output examples; proof: the tests in the sandbox (good
+  passes, bad fails).
 
 `generate_synthetic(n, seed)` is a pure function of its arguments: task i is drawn from an RNG seeded
 by (seed, kind, i) only, so the same seed gives identical tasks and a prefix of a longer run equals a
@@ -44,6 +45,7 @@ CODE_PROMPTS = (
 )
 CODE_LEADS = ("", "Here is the function:\n\n", "Sure! Here's an implementation:\n\n", "This should work:\n\n")
 RANDOM_TESTS = {"easy": 2, "medium": 3, "hard": 5}
+EXAMPLE_SHARE = 0.75  # code prompts that state input/output examples (as HumanEval and MBPP prompts do)
 
 
 def generate_synthetic(
@@ -178,6 +180,8 @@ def _code(rng: random.Random, level: str, uid: str, factory: PairFactory, verify
     tests = synth_code.tests_for(spec, rng, RANDOM_TESTS[level])
     lead = rng.choice(CODE_LEADS)
     prompt = rng.choice(CODE_PROMPTS).format(sig=spec.signature, doc=spec.doc, name=spec.name)
+    if rng.random() < EXAMPLE_SHARE:
+        prompt += "\n\n" + synth_code.examples_for(spec, rng, rng.choice((2, 3)))
     good = lead + _fence(code)
     if verify and not run_tests(extract_code(good, spec.name), tests, timeout_s=CODE_TIMEOUT_S).passed:
         return None

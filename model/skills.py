@@ -45,6 +45,9 @@ IMPLEMENTATION_KINDS = ("document", "runtime_verifier", "sample_field")
 KNOWN_RUNNERS = (
     "math_answer",
     "math_extract",
+    "arithmetic_steps",
+    "stated_constraints",
+    "prompt_examples",
     "code_tests",
     "instruction_checks",
     "reference_match",

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from data.synthetic import generate_synthetic
-from data.teachers.scripted import ScriptedTeacher, asserts_from_examples
+from data.teachers.scripted import ScriptedTeacher
 from model.agent import AgentConfig, run_agent
 from model.records import JudgeTask, Resources
+from model.verifiers.examples import asserts_from_examples
 
 REPO = Path(__file__).resolve().parent.parent
 

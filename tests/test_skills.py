@@ -280,7 +280,7 @@ def test_resources_for_filters(judge):
     assert {"rubric.math", "verifier.math_answer", "verifier.math_extract", "rubric.generic"} <= math
     assert not {"rubric.code", "verifier.code_tests", "sample.tests"} & math
     math_verifiers = ids(judge.resources_for("skill_operational", type="verifier", domain="math"))
-    assert math_verifiers == {"verifier.math_answer", "verifier.math_extract"}
+    assert math_verifiers == {"verifier.math_answer", "verifier.math_extract", "verifier.arithmetic_steps"}
     # the task's own fields: absent ones are hidden, and so are verifiers that cannot get their input
     no_ref = ids(judge.resources_for("skill_operational", sample_fields=["tests"]))
     assert "sample.tests" in no_ref and "sample.reference" not in no_ref

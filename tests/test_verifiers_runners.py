@@ -7,7 +7,7 @@ from model.records import Resources
 from model.verifiers import VERIFIERS, VerifierError, VerifierInput, run_verifier
 
 RUNNERS = {"math_answer", "math_extract", "code_tests", "instruction_checks", "reference_match",
-           "checklist_score"}
+           "checklist_score", "arithmetic_steps", "stated_constraints", "prompt_examples"}
 
 
 def _has_sandbox() -> bool:
@@ -165,3 +165,102 @@ def test_code_tests_humaneval_style_entry_point():
     res = run_verifier("code_tests", _inp(good, "No code, sorry.", args={"tests": tests}))
     assert res.per_candidate["A"]["passed"]
     assert res.per_candidate["B"] == {"passed": False, "error": "no code found", "timed_out": False}
+
+
+# --- evidence from the visible text alone (the fair settings) ----------------------------------
+
+QUESTION = "Maya has $20. Maya earns $5 per week for 3 weeks and then spends $7 on a book. How much now?"
+GOOD = "Maya earns 5 x 3 = 15 dollars.\nShe has 20 + 15 = 35 dollars.\nAfter the book: 35 - 7 = 28.\nThe answer is 28."
+
+
+@pytest.mark.parametrize("bad,finding", [
+    ("Maya earns 5 x 3 = 15 dollars.\nShe has 20 + 15 = 36 dollars.\nAfter the book: 36 - 7 = 29.\nThe answer is 29.",
+     "wrong_steps"),
+    ("Maya earns 5 x 3 = 15 dollars.\nShe has 20 + 15 = 35 dollars.\nThe answer is 35.", "unused_quantities"),
+    ("Maya earns 5 x 3 = 15 dollars.\nShe has 20 + 15 = 35 dollars.\nAfter the book: 35 - 7 = 28.\n"
+     "Again: 28 - 7 = 21.\nThe answer is 21.", "reused_quantities"),
+])
+def test_arithmetic_steps_finds_slips_dropped_and_repeated_steps_without_a_reference(bad, finding):
+    for a, b, good_label in ((GOOD, bad, "A"), (bad, GOOD, "B")):
+        res = run_verifier("arithmetic_steps", _inp(a, b, prompt=QUESTION))
+        assert res.decisive and res.favours == [good_label], res.to_text()
+        bad_label = "B" if good_label == "A" else "A"
+        assert res.per_candidate[bad_label][finding] and not res.per_candidate[good_label][finding]
+        assert f"decisive: yes, favours {good_label}" in res.to_text()
+
+
+def test_arithmetic_steps_is_not_decisive_when_every_step_checks_out():
+    wrong_op = "Maya earns 5 + 3 = 8 dollars.\nShe has 20 + 8 = 28 dollars.\nAfter the book: 28 - 7 = 21.\nThe answer is 21."
+    res = run_verifier("arithmetic_steps", _inp(GOOD, wrong_op, prompt=QUESTION))
+    assert not res.decisive and res.favours == []  # a wrong operation leaves every calculation right
+    no_work = run_verifier("arithmetic_steps", _inp(GOOD, "It is 28.", prompt=QUESTION))
+    assert not no_work.decisive and "no written calculation" in no_work.summary
+
+
+def test_arithmetic_steps_reads_chained_expressions_and_results_reused_as_operands():
+    from model.verifiers.arithmetic import check_solutions, wrong_steps
+
+    assert wrong_steps("Betty needs 100 - 50 - 30 - 15 = $5 more.") == []
+    assert wrong_steps("(5 + 3) x 2 = 16, 80/100 * 10 = 8, 1,200 / 4 = 300") == []
+    assert wrong_steps("100 - 50 - 29 - 15 = 6") == []
+    assert wrong_steps("100 - 50 - 29 - 15 = 7") == ["100 - 50 - 29 - 15 = 7 (should be 6)"]
+    # 35 x 1 = 35, then 140 + 35: the 35 is the step's result, not a second use of the question's 35
+    per = check_solutions("70 km/h for 2 hours, then 35 km/h for 1 hours. Total km?",
+                          {"A": "70 x 2 = 140. 35 x 1 = 35. 140 + 35 = 175.", "B": "70 x 2 = 140. 35 + 1 = 36. 140 + 36 = 176."})
+    assert per["A"]["reused_quantities"] == [] and per["B"]["reused_quantities"] == []
+
+
+def test_stated_constraints_checks_what_the_prompt_says_without_the_sample_list():
+    prompt = "Write about tea. Use no commas; at least 5 words; end with the exact phrase 'Thank you for reading.'"
+    good = "Tea is calm and fresh and warm. Thank you for reading."
+    bad = "Tea is calm, fresh and warm. Thank you for reading."
+    res = run_verifier("stated_constraints", _inp(good, bad, prompt=prompt))
+    assert res.decisive and res.favours == ["A"]
+    assert "punctuation:no_comma" in " ".join(res.per_candidate["B"]["failed"])
+    assert "stated in the prompt: use no commas" in res.summary
+    none = run_verifier("stated_constraints", _inp(good, bad, prompt="Write about tea."))
+    assert not none.decisive and "no constraint" in none.summary
+
+
+def test_stated_constraints_round_trips_every_synthetic_request():
+    import random
+
+    from data.builders import synth_constraints
+    from model.verifiers.stated import stated_constraints
+
+    def norm(cs):
+        return sorted((c["id"], sorted(c["kwargs"].items())) for c in cs)
+
+    n = 0
+    for i in range(300):
+        rng = random.Random(i)
+        pair = synth_constraints.make_pair(rng, rng.choice(["easy", "medium", "hard"]))
+        if pair:
+            n += 1
+            assert norm(stated_constraints(pair["prompt"])) == norm(pair["constraints"]), pair["prompt"]
+    assert n > 200
+
+
+def test_stated_constraints_reads_official_ifeval_phrasing():
+    from model.verifiers.stated import stated_constraints
+
+    prompt = ("Your ENTIRE response should be in English, and in all lowercase letters. Answer with at most 50 words."
+              " Do not include any commas. Highlight at least 2 sections in your answer with markdown. "
+              "Finish your response with this exact phrase 'Any other questions?'. No other words should follow.")
+    got = {c["id"]: c["kwargs"] for c in stated_constraints(prompt)}
+    assert got == {"change_case:english_lowercase": {},
+                   "length_constraints:number_words": {"relation": "less than", "num_words": 51},
+                   "punctuation:no_comma": {},
+                   "detectable_format:number_highlighted_sections": {"num_highlights": 2},
+                   "startend:end_checker": {"end_phrase": "Any other questions?"}}
+    assert stated_constraints("Answer with exactly 50 words.") == []  # IFEval has no 'exactly N words'
+
+
+def test_prompt_examples_runs_the_examples_the_prompt_states():
+    prompt = "Write add(a, b).\n>>> add(1, 2)\n3\n>>> add(-1, 1)\n0"
+    good = "```python\ndef add(a, b):\n    return a + b\n```"
+    bad = "```python\ndef add(a, b):\n    return a - b\n```"
+    res = run_verifier("prompt_examples", _inp(good, bad, prompt=prompt))
+    assert res.decisive and res.favours == ["A"] and "2 examples from the prompt" in res.summary
+    none = run_verifier("prompt_examples", _inp(good, bad, prompt="Write add(a, b)."))
+    assert not none.decisive and "no input/output examples" in none.summary

@@ -519,6 +519,29 @@ def tests_for(spec: Spec, rng: random.Random, n_random: int = 3) -> str:
     return "\n".join(lines) + "\n"
 
 
+EXAMPLE_STYLES = (
+    "{call} == {out}",
+    "{call} -> {out}",
+    "{call} returns {out}",
+    ">>> {call}\n{out}",
+)
+EXAMPLE_LEADS = ("Examples:", "For example:", "Example calls:", "It should behave like this:")
+
+
+def examples_for(spec: Spec, rng: random.Random, k: int) -> str:
+    """`k` input/output examples for the prompt, drawn from the same cases as the tests (computed by the
+    trusted reference function), in one of the common ways prompts state them."""
+    pool = list(dict.fromkeys(repr(a) for a in list(spec.edge) + [spec.draw(rng) for _ in range(4)]))
+    picked = rng.sample(pool, min(k, len(pool)))
+    style = rng.choice(EXAMPLE_STYLES)
+    lines = []
+    for args_repr in picked:
+        args = eval(args_repr)  # noqa: S307 - our own repr of plain literals
+        call = f"{spec.name}({', '.join(repr(v) for v in args)})"
+        lines.append(style.format(call=call, out=repr(spec.ref(*args))))
+    return rng.choice(EXAMPLE_LEADS) + "\n" + "\n".join(lines)
+
+
 def implementation(spec: Spec, with_docstring: bool) -> str:
     doc = f'    """{spec.doc}"""\n' if with_docstring else ""
     return f"def {spec.signature}:\n{doc}{spec.source}"

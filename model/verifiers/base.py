@@ -46,14 +46,21 @@ class VerifierResult:
     per_candidate: dict[str, dict[str, Any]]
     summary: str
     decisive: bool = False
+    favours: list[str] = field(default_factory=list)  # decisive: the labels without the failure found
+
+    def __post_init__(self) -> None:
+        if self.decisive and not self.favours:
+            raise ValueError(f"{self.runner}: a decisive result must say which candidates it favours")
+        if not self.decisive:
+            self.favours = []
 
     def to_text(self, max_value_chars: int = 160) -> str:
-        """Summary line, then one `label: key=value; ...` line per candidate."""
+        """Summary line, one `label: key=value; ...` line per candidate, then what the evidence decides."""
         lines = [f"[{self.runner}] {self.summary}"]
         for label, findings in self.per_candidate.items():
             parts = [f"{k}={_short(v, max_value_chars)}" for k, v in findings.items()]
             lines.append(f"{label}: " + "; ".join(parts))
-        lines.append(f"decisive: {'yes' if self.decisive else 'no'}")
+        lines.append(f"decisive: yes, favours {', '.join(self.favours)}" if self.decisive else "decisive: no")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,6 +69,7 @@ class VerifierResult:
             "per_candidate": self.per_candidate,
             "summary": self.summary,
             "decisive": self.decisive,
+            "favours": list(self.favours),
         }
 
 
@@ -100,3 +108,9 @@ def run_verifier(name: str, inp: VerifierInput) -> VerifierResult:
 def mixed(values: list[bool]) -> bool:
     """True when some candidates pass and some fail: the evidence separates them."""
     return any(values) and not all(values)
+
+
+def separating(passed: dict[str, bool]) -> tuple[bool, list[str]]:
+    """(decisive, favoured labels) for a pass/fail finding per label."""
+    good = [lab for lab, ok in passed.items() if ok]
+    return mixed(list(passed.values())), good

@@ -213,3 +213,15 @@ def looks_like_math_answer(text: str | None) -> bool:
         return True
     bare = _bare_answer(text)
     return bare is not None and bool(re.search(r"\d|\\[a-zA-Z]+|[=^+*/]", bare))
+
+
+def states_final_answer(text: str | None) -> bool:
+    """True when `text` ends in an explicit final answer (boxed, `#### X`, "the answer is X", "Answer: X")
+    that contains a number: the mark of a worked math solution, visible to any judge."""
+    if not text:
+        return False
+    for finder in (_last_boxed, _last_gsm8k, _last_phrase):
+        found = finder(text)
+        if found is not None and re.search(r"\d", found):
+            return True
+    return False

@@ -1,4 +1,10 @@
-"""The six runners behind `run_resource`: each adapts one evidence module to VerifierInput/Result."""
+"""The runners behind `run_resource`: each adapts one evidence module to VerifierInput/Result.
+
+With the sample's resources: math_answer, code_tests, instruction_checks, reference_match,
+checklist_score. From the visible text alone (the fair settings too): math_extract, arithmetic_steps,
+stated_constraints, prompt_examples (and code_tests / instruction_checks / checklist_score with the
+judge's own arguments).
+"""
 from __future__ import annotations
 
 import ast
@@ -9,10 +15,13 @@ from typing import Any
 
 from model.verifiers import checklist as cl
 from model.verifiers import ifeval
-from model.verifiers.base import VerifierError, VerifierInput, VerifierResult, mixed, register
+from model.verifiers.arithmetic import check_solutions
+from model.verifiers.base import VerifierError, VerifierInput, VerifierResult, register, separating
 from model.verifiers.code import extract_code, run_tests
+from model.verifiers.examples import asserts_from_examples
 from model.verifiers.math import extract_answer, is_equivalent
 from model.verifiers.reference import compare_to_reference
+from model.verifiers.stated import stated_constraints
 
 CODE_TIMEOUT_S = 10.0
 
@@ -45,7 +54,8 @@ def math_answer(inp: VerifierInput) -> VerifierResult:
     summary = f"reference answer: {ref_answer}; matching the reference: {_labels(matched)}"
     if missing:
         summary += f"; no final answer found in {_labels(missing)}"
-    return VerifierResult("math_answer", per, summary, mixed([f["matches_reference"] for f in per.values()]))
+    decisive, good = separating({lab: f["matches_reference"] for lab, f in per.items()})
+    return VerifierResult("math_answer", per, summary, decisive, good)
 
 
 @register("math_extract")
@@ -67,6 +77,30 @@ def math_extract(inp: VerifierInput) -> VerifierResult:
             f"{lab}={a}" for lab, a in answers.items())
     return VerifierResult("math_extract", per, summary + " (no reference: agreement is not correctness)",
                           decisive=False)
+
+
+@register("arithmetic_steps")
+def arithmetic_steps(inp: VerifierInput) -> VerifierResult:
+    """Recomputes each candidate's written calculations and checks its use of the question's quantities."""
+    per = check_solutions(inp.prompt, inp.candidates)
+    for label, text in inp.candidates.items():
+        per[label]["final_answer"] = extract_answer(text)
+    unchecked = [lab for lab, f in per.items() if not f["steps_checked"]]
+    wrong = {lab: bool(f["wrong_steps"]) for lab, f in per.items()}
+    quantity = {lab: bool(f["unused_quantities"] or f["reused_quantities"]) for lab, f in per.items()}
+    decisive, good = False, []
+    if not unchecked:
+        for failing in (wrong, quantity):  # a wrong calculation outweighs a quantity-use difference
+            decisive, good = separating({lab: not bad for lab, bad in failing.items()})
+            if decisive:
+                break
+    if unchecked:
+        summary = f"no written calculation to check in {_labels(unchecked)}"
+    else:
+        summary = ("wrong calculations: " + _labels([lab for lab, w in wrong.items() if w])
+                   + "; a question quantity dropped or used twice: "
+                   + _labels([lab for lab, q in quantity.items() if q]))
+    return VerifierResult("arithmetic_steps", per, summary, decisive, good)
 
 
 # --- code -----------------------------------------------------------------------------------
@@ -118,7 +152,21 @@ def code_tests(inp: VerifierInput) -> VerifierResult:
     passed = [lab for lab, f in per.items() if f["passed"]]
     failed = [lab for lab in per if lab not in passed]
     summary = f"tests passed: {_labels(passed)}; failed: {_labels(failed)}"
-    return VerifierResult("code_tests", per, summary, mixed([f["passed"] for f in per.values()]))
+    decisive, good = separating({lab: f["passed"] for lab, f in per.items()})
+    return VerifierResult("code_tests", per, summary, decisive, good)
+
+
+@register("prompt_examples")
+def prompt_examples(inp: VerifierInput) -> VerifierResult:
+    """The input/output examples stated in the prompt, run as tests on each candidate's code."""
+    tests = asserts_from_examples(inp.prompt)
+    if tests is None:
+        per = {lab: {"passed": None} for lab in inp.candidates}
+        return VerifierResult("prompt_examples", per, "the prompt states no input/output examples to run")
+    res = code_tests(VerifierInput(prompt=inp.prompt, candidates=inp.candidates, args={"tests": tests}))
+    n = len(tests.splitlines())
+    return VerifierResult("prompt_examples", res.per_candidate, f"{n} examples from the prompt; {res.summary}",
+                          res.decisive, res.favours)
 
 
 # --- instruction following ------------------------------------------------------------------
@@ -160,6 +208,11 @@ def _constraints(raw: Any) -> list[dict[str, Any]]:
 @register("instruction_checks")
 def instruction_checks(inp: VerifierInput) -> VerifierResult:
     constraints = _constraints(inp.require("constraints", "instruction_checks"))
+    per = _check_constraints(constraints, inp, "instruction_checks")
+    return _constraint_result("instruction_checks", per, len(constraints))
+
+
+def _check_constraints(constraints: list[dict[str, Any]], inp: VerifierInput, runner: str) -> dict[str, Any]:
     per = {}
     for label, text in inp.candidates.items():
         failed = []
@@ -167,15 +220,32 @@ def instruction_checks(inp: VerifierInput) -> VerifierResult:
             try:
                 ok = ifeval.check(c["id"], c["kwargs"], text, inp.prompt)
             except ValueError as e:
-                raise VerifierError(f"instruction_checks: constraint {c['id']}: {e}") from e
+                raise VerifierError(f"{runner}: constraint {c['id']}: {e}") from e
             if not ok:
                 failed.append(f"{c['id']} ({ifeval.describe(c['id'], c['kwargs'])})")
         per[label] = {"passed": f"{len(constraints) - len(failed)}/{len(constraints)}",
                       "all_passed": not failed, "failed": failed}
-    counts = {lab: len(constraints) - len(f["failed"]) for lab, f in per.items()}
-    summary = f"{len(constraints)} constraints; passed: " + ", ".join(
-        f"{lab} {n}/{len(constraints)}" for lab, n in counts.items())
-    return VerifierResult("instruction_checks", per, summary, decisive=len(set(counts.values())) > 1)
+    return per
+
+
+def _constraint_result(runner: str, per: dict[str, Any], n: int, prefix: str = "") -> VerifierResult:
+    counts = {lab: n - len(f["failed"]) for lab, f in per.items()}
+    summary = prefix + f"{n} constraints; passed: " + ", ".join(f"{lab} {k}/{n}" for lab, k in counts.items())
+    best = max(counts.values()) if counts else 0
+    decisive = len(set(counts.values())) > 1
+    return VerifierResult(runner, per, summary, decisive, [lab for lab, k in counts.items() if k == best])
+
+
+@register("stated_constraints")
+def stated_constraints_check(inp: VerifierInput) -> VerifierResult:
+    """The explicit constraints the prompt's own text states, parsed into IFEval checks and run."""
+    constraints = stated_constraints(inp.prompt)
+    if not constraints:
+        per = {lab: {"passed": None} for lab in inp.candidates}
+        return VerifierResult("stated_constraints", per, "the prompt states no constraint this checker can parse")
+    per = _check_constraints(constraints, inp, "stated_constraints")
+    stated = "; ".join(ifeval.describe(c["id"], c["kwargs"]) for c in constraints)
+    return _constraint_result("stated_constraints", per, len(constraints), prefix=f"stated in the prompt: {stated}. ")
 
 
 # --- reference ------------------------------------------------------------------------------
@@ -191,7 +261,8 @@ def reference_match(inp: VerifierInput) -> VerifierResult:
         "normalized exact match or containment"
     summary = f"matching the reference ({how}): {_labels(matched)}; token F1: " + ", ".join(
         f"{lab} {f['token_f1']:.2f}" for lab, f in per.items())
-    return VerifierResult("reference_match", per, summary, mixed([f["matches"] for f in per.values()]))
+    decisive, good = separating({lab: f["matches"] for lab, f in per.items()})
+    return VerifierResult("reference_match", per, summary, decisive, good)
 
 
 # --- checklist ------------------------------------------------------------------------------
@@ -219,8 +290,9 @@ def checklist_score(inp: VerifierInput) -> VerifierResult:
                for lab, m in parsed.items()}
         summary = f"{len(items)} items, judge's marks: " + ", ".join(
             f"{lab} {f['satisfied']} ({f['score']:.2f})" for lab, f in per.items())
-        return VerifierResult("checklist_score", per, summary,
-                              decisive=len({f["score"] for f in per.values()}) > 1)
+        best = max(f["score"] for f in per.values())
+        return VerifierResult("checklist_score", per, summary, decisive=len({f["score"] for f in per.values()}) > 1,
+                              favours=[lab for lab, f in per.items() if f["score"] == best])
     per = {}
     for label, text in inp.candidates.items():
         scores = cl.heuristic_scores(items, text)
