@@ -9,7 +9,7 @@ verifier at generation time:
   built from word banks (`synth_constraints`); proof: `ifeval.check` (good passes all, bad fails the
   named one and passes the others).
 - code (domain code): a small function spec with generated tests and a buggy twin (`synth_code`);
-  three prompts in four state 2-3 input/output examples; proof: the tests in the sandbox (good
+  three prompts in four state 3 input/output examples; proof: the tests in the sandbox (good
   passes, bad fails).
 
 `generate_synthetic(n, seed)` is a pure function of its arguments: task i is drawn from an RNG seeded
@@ -181,7 +181,7 @@ def _code(rng: random.Random, level: str, uid: str, factory: PairFactory, verify
     lead = rng.choice(CODE_LEADS)
     prompt = rng.choice(CODE_PROMPTS).format(sig=spec.signature, doc=spec.doc, name=spec.name)
     if rng.random() < EXAMPLE_SHARE:
-        prompt += "\n\n" + synth_code.examples_for(spec, rng, rng.choice((2, 3)))
+        prompt += "\n\n" + synth_code.examples_for(spec, rng, 3)
     good = lead + _fence(code)
     if verify and not run_tests(extract_code(good, spec.name), tests, timeout_s=CODE_TIMEOUT_S).passed:
         return None

@@ -71,7 +71,7 @@ _RULES: list[tuple[str, Callable[[re.Match], Constraint | None]]] = [
      lambda m: {"id": "keywords:existence", "kwargs": {"keywords": _items(m.group(1))}}),
     (r"\b(?:do not|don't) (?:use|include) (?:the )?(?:words?|keywords?) " + _QLIST,
      lambda m: {"id": "keywords:forbidden_words", "kwargs": {"forbidden_words": _items(m.group(1))}}),
-    (r"\bthe word " + _Q + r" (?:appears|should appear) " + _REL + r"\s+" + _NUM + r" times\b",
+    (r"(?:\bthe (?:word|keyword) )?" + _Q + r"(?: \([^)]*\))? (?:appears|should appear) " + _REL + r"\s+" + _NUM + r" times\b",
      lambda m: (lambda rel: None if rel is None else {"id": "keywords:frequency", "kwargs": {
          "keyword": m.group(1), "relation": rel[0], "frequency": rel[1]}})(_relation(m.group(2), _n(m.group(3))))),
     (r"\btitle wrapped in (?:double angular brackets|<<)",
