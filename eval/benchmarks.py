@@ -6,6 +6,8 @@ Orders: "both" judges every pairwise task in both candidate orders; "once" judge
 order the loader fixed (RewardBench 2's seeded best-of-4 slot, IF-RewardBench's position maps,
 pointwise ratings). `unit` is what `limit` counts: a JudgeBench pair, an RM-Bench row (its 9 pairs
 stay together), a RewardBench 2 row (a Ties row's answers stay together), an IF-RewardBench prompt.
+`stratum` is what a limited run is stratified by (eval/selection.py): the groups the official metric
+breaks the score down by, so a small run covers each of them in proportion.
 Best-of-N benchmarks (kind "bon") load candidate sets instead of tasks and run in eval/bon.py.
 """
 
@@ -48,7 +50,9 @@ class Benchmark:
     probe: str | None = None  # glob telling that data_dir itself is this benchmark's folder
     hub_id: str | None = None  # fallback when no local copy exists
     kind: str = "judge"  # judge | bon
-    stratum: Callable[[Any], str] | None = None  # `limit` applies within each stratum (e.g. per source)
+    stratum: Callable[[Any], str] | None = None  # what a `limit` sample is stratified by (None: one stratum)
+    strata: str = ""  # what `stratum` names, for the report
+    limit_per_stratum: bool = False  # `limit` counts units per stratum (verifiable: pairs per source)
     about: str = ""
 
     def order_fn(self) -> Callable[[JudgeTask], list[list[int]]] | None:
@@ -152,6 +156,18 @@ def _rb2_unit(t: JudgeTask) -> str:
     return str(t.meta.get("row_id") or t.meta.get("prompt_id") or t.id)
 
 
+def _key(*parts: Any) -> str:
+    """A stratum key from its parts, each once (a generic row's subset defaults to its source)."""
+    return "/".join(dict.fromkeys(str(p) for p in parts if p not in (None, ""))) or "-"
+
+
+def _by_meta(*fields: str) -> Callable[[Any], str]:
+    return lambda t: _key(*(t.meta.get(f) for f in fields))
+
+
+_SUBSET = dict(stratum=_by_meta("subset"), strata="subset")
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     b.name: b
     for b in [
@@ -161,6 +177,8 @@ BENCHMARKS: dict[str, Benchmark] = {
             "judgebench",
             defaults=("judgebench",),
             probe="judgebench_*.jsonl",
+            stratum=_by_meta("file", "subset"),
+            strata="response-model file / source category",
             about="JudgeBench: 620 pairs (350 GPT-4o + 270 Claude responses), both orders, pair correct iff "
             "vote sum > 0",
         ),
@@ -169,6 +187,8 @@ BENCHMARKS: dict[str, Benchmark] = {
             _judgebench,
             "judgebench",
             defaults=("judgebench/openrs_format",),
+            stratum=_by_meta("file", "subset"),
+            strata="response-model file / source category",
             about="JudgeBench in the OpenRS format (checklist + final-answer reference as sample resources)",
         ),
         Benchmark(
@@ -178,6 +198,8 @@ BENCHMARKS: dict[str, Benchmark] = {
             defaults=("rmbench",),
             probe="*_filtered.json",
             unit=lambda t: f"{t.meta.get('domain')}:{t.meta.get('row_id')}",
+            stratum=_by_meta("domain", "subset"),
+            strata="domain / subset",
             about="RM-Bench: 3x3 style pairs per row, both orders, a pair won only when chosen wins both; "
             "easy / normal / hard per domain",
         ),
@@ -187,6 +209,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             "rewardbench2",
             orders="once",
             unit=_rb2_unit,
+            **_SUBSET,
             defaults=("rewardbench2", "reward-bench-2"),
             hub_id="allenai/reward-bench-2",
             about="RewardBench 2: best-of-4 (chosen at a seeded slot, judged once; unparseable = 0.25) + "
@@ -198,6 +221,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             "pairwise",
             defaults=("rewardbench1", "reward-bench"),
             hub_id="allenai/reward-bench",
+            **_SUBSET,
             about="RewardBench v1 pairs, both orders, per-subset accuracy and macro average",
         ),
         Benchmark(
@@ -205,6 +229,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             _rewardbench1,
             "pairwise",
             defaults=("llmbar",),
+            **_SUBSET,
             about="LLMBar pairs, both orders, per-subset accuracy and macro average",
         ),
         Benchmark(
@@ -213,6 +238,8 @@ BENCHMARKS: dict[str, Benchmark] = {
             "if_rewardbench",
             orders="once",
             unit=lambda t: str(t.meta.get("prompt_id")),
+            stratum=_by_meta("instruction_type"),
+            strata="instruction type",
             defaults=(
                 "if_rewardbench/if_rewardbench.json",
                 "if_rewardbench/if_rewardbench_sample15_with_QwQ32B_critiques.json",
@@ -226,12 +253,15 @@ BENCHMARKS: dict[str, Benchmark] = {
             _ifbench,
             "pairwise",
             defaults=("ifbench_thukeg/ifbench_thukeg.converted.json",),
+            **_SUBSET,
             about="THU-KEG IFBench chat pairs, both orders",
         ),
         Benchmark(
             "generic",
             _generic,
             "pairwise",
+            stratum=lambda t: _key(t.source, t.meta.get("subset")),
+            strata="source / subset",
             about="generic pairwise JSONL {id, prompt, chosen, rejected, reference?}, both orders",
         ),
         Benchmark(
@@ -239,7 +269,9 @@ BENCHMARKS: dict[str, Benchmark] = {
             _verifiable,
             "pairwise",
             defaults=(".",),
-            stratum=lambda t: str(t.meta.get("subset")),
+            stratum=_by_meta("subset"),
+            strata="source",
+            limit_per_stratum=True,
             about="verifier-proved pairs from the builders' held-out split (GSM8K, MATH, HumanEval, MBPP, "
             "IFEval) and synthetic pairs, both orders; limit counts pairs per source",
         ),
@@ -249,6 +281,8 @@ BENCHMARKS: dict[str, Benchmark] = {
             "bon",
             kind="bon",
             unit=lambda s: s.id,
+            stratum=_by_meta("source"),
+            strata="source",
             about="best-of-N by sequential knockout over a candidate-set JSONL",
         ),
         *[
@@ -258,6 +292,8 @@ BENCHMARKS: dict[str, Benchmark] = {
                 "bon",
                 kind="bon",
                 unit=lambda s: s.id,
+                stratum=_by_meta("source"),
+                strata="source",
                 defaults=(rel,),
                 about=f"best-of-N by sequential knockout over candidate sets built from {b}",
             )

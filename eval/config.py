@@ -68,8 +68,10 @@ class EvalConfig:
     data_dir: str = "../shared/data"
     """Where default benchmark paths are looked up (a folder holding judgebench/, rmbench/, ...)."""
     limit: int | None = None
-    sample: bool = False
-    """With a limit: a seeded random subset of units instead of the first N."""
+    sample: str = "stratified"
+    """How a limit picks its units (eval/selection.py): stratified (a seeded sample in proportion to the
+    benchmark's strata, e.g. JudgeBench file x category) | random (seeded, whole benchmark) | first (load
+    order). The old booleans still work: true = random, false = first."""
     seed: int = 0
     skip_unavailable: bool = True
     """A benchmark whose data cannot be found or fetched is skipped with a message (else the run fails)."""
@@ -83,8 +85,9 @@ class EvalConfig:
 
 
 def check_config(cfg: EvalConfig) -> None:
-    """Errors the schema cannot express (names are checked against the registries)."""
+    """Errors the schema cannot express (names are checked against the registries); normalizes `sample`."""
     from eval.benchmarks import BENCHMARKS
+    from eval.selection import sample_strategy
     from model.protocol import check_settings
 
     if cfg.settings:
@@ -99,6 +102,7 @@ def check_config(cfg: EvalConfig) -> None:
     dup = sorted({x for x in labels if labels.count(x) > 1})
     if dup:
         raise ValueError(f"two benchmarks share the label(s) {dup}; give each a distinct `label`")
+    cfg.sample = sample_strategy(cfg.sample)  # a YAML boolean arrives here as "True" / "False"
     for lim in [cfg.limit] + [b.limit for b in cfg.benchmarks]:
         if lim is not None and lim < 1:
             raise ValueError(f"limit must be >= 1 or null, got {lim}")

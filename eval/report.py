@@ -80,6 +80,7 @@ def build_metrics(run_dir: Path) -> dict[str, Any]:
             "backend": manifest["backend"],
             "settings": manifest["settings"],
             "seed": manifest["seed"],
+            "sample": manifest.get("sample"),
             "run_dir": str(run_dir),
             "created": _dt.datetime.now().isoformat(timespec="seconds"),
             "git_commit": git_commit(),
@@ -144,8 +145,34 @@ def _measured(m: dict[str, Any]) -> str:
         if rows
         else "(nothing)"
     )
+    drawn = [f"- **{label}**: {describe_selection(b['selection'])}" for label, b in m["benchmarks"].items()
+             if b.get("selection")]
+    if drawn:
+        text += "\n\nHow the units were drawn (eval/selection.py):\n" + "\n".join(drawn)
     if m.get("skipped"):
         text += "\n\nSkipped:\n" + "\n".join(f"- **{k}**: {v}" for k, v in m["skipped"].items())
+    return text
+
+
+def describe_selection(sel: dict[str, Any]) -> str:
+    """One line: the strategy, its seed, and the units per stratum (picked/available)."""
+    by, seed = sel.get("strata_by") or "stratum", sel["seed"]
+    if sel["strategy"] == "all":
+        how = "all units"
+    elif sel.get("limit_per_stratum"):
+        within = {"stratified": f"a seeded sample (seed {seed})", "random": f"a seeded random sample (seed {seed})",
+                  "first": "the first in load order"}.get(sel["strategy"], sel["strategy"])
+        how = f"at most {sel['limit']} per {by}, {within} of each"
+    else:
+        how = {
+            "stratified": f"stratified sample (seed {seed}) in proportion to {by}",
+            "random": f"seeded random sample (seed {seed}), not stratified",
+            "first": "the first units in load order (not a sample)",
+        }.get(sel["strategy"], sel["strategy"])
+    text = f"{how}: {sel['units']} of {sel['available']} units"
+    strata = sel.get("strata") or {}
+    if len(strata) > 1:
+        text += f"; per {by}: " + ", ".join(f"{k} {v['units']}/{v['available']}" for k, v in strata.items())
     return text
 
 

@@ -17,6 +17,7 @@ import sys
 
 from eval.benchmarks import BENCHMARKS
 from eval.config import BenchmarkConfig, EvalConfig
+from eval.selection import SAMPLE_STRATEGIES
 from model.backends import BACKENDS
 from model.config import ConfigError, load_config
 from model.protocol import SETTING_NAMES
@@ -50,10 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", help=f"one of {BACKENDS} or scripted:MODULE:FUNCTION")
     p.add_argument("--base-url", action="append", help="OpenAI-compatible server URL (repeat for failover)")
     p.add_argument(
-        "--limit", type=int, help="first N units per benchmark (pairs, RM-Bench rows, RB2 rows, prompts)"
+        "--limit", type=int, help="N units per benchmark (pairs, RM-Bench rows, RB2 rows, prompts)"
     )
     p.add_argument(
-        "--sample", action="store_true", help="with --limit: a seeded random N instead of the first N"
+        "--sample",
+        choices=SAMPLE_STRATEGIES,
+        help="with --limit, how the N units are drawn: stratified (the default: seeded, in proportion to the "
+        "benchmark's strata), random (seeded), first (load order)",
     )
     p.add_argument("--seed", type=int, help="data seed and judge sampling seed")
     p.add_argument("--batch-size", type=int)
@@ -99,7 +103,7 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
     if args.base_url:
         cfg.backend.base_urls = list(args.base_url)
     if args.sample:
-        cfg.sample = True
+        cfg.sample = args.sample
     if args.seed is not None:
         cfg.seed = cfg.agent.seed = args.seed
     if args.max_new_tokens is not None:

@@ -3,7 +3,8 @@
 Output folder layout:
     config.yaml        the resolved config (model.config.save_config)
     fingerprint.json   what must not change when a run is resumed into this folder (judge, seeds, data)
-    manifest.json      what is measured now: per benchmark its path, units, tasks, expected judgments, ids
+    manifest.json      what is measured now: per benchmark its path, units (and how the subset was drawn),
+                       tasks, expected judgments, ids
     predictions.jsonl  one row per judgment (model.judging.judgment_row; `benchmark` = the label)
     timing.jsonl       wall time per finished chunk (judgments/s, generated tokens/s)
     bon_sets/<label>.jsonl, bon_groups.jsonl   best-of-N candidate sets (cached) and knockout winners
@@ -25,7 +26,7 @@ from eval.bon import run_knockout
 from eval.bon_sets import CandidateSet, load_candidate_sets, write_candidate_sets
 from eval.config import EvalConfig, benchmark_label, check_config, model_label
 from eval.predictions import BenchmarkView, log_timing, open_predictions
-from eval.selection import count_units, select_stratified
+from eval.selection import Selection, select_units
 from model.backends import Backend, LazyBackend
 from model.config import resolve_path, save_config
 from model.jsonl import Rejects, write_jsonl
@@ -91,8 +92,8 @@ def check_fingerprint(out: Path, cfg: EvalConfig) -> None:
 
 def prepare(
     bench: Benchmark, bcfg: Any, cfg: EvalConfig, data_dir: Path, out: Path, rejects: Rejects
-) -> tuple[str, list]:
-    """(resolved path, selected tasks or candidate sets) of one benchmark."""
+) -> tuple[str, Selection]:
+    """(resolved path, the selected tasks or candidate sets) of one benchmark."""
     limit = bcfg.limit if bcfg.limit is not None else cfg.limit
     label = benchmark_label(bcfg)
     path = locate(bench, bcfg.path, data_dir)
@@ -104,7 +105,7 @@ def prepare(
         options=options,
         data_dir=data_dir,
         seed=cfg.seed,
-        limit=None if cfg.sample else limit,
+        limit=limit if cfg.sample == "first" else None,  # a sample is drawn from everything there is
         rejects=rejects,
     )
     if bench.kind == "bon":
@@ -113,7 +114,8 @@ def prepare(
         items = load_benchmark(bench, src)
     if not items:
         raise BenchmarkUnavailable(f"{label}: {path} gave no tasks (see {out / 'rejects.jsonl'})")
-    picked = select_stratified(items, bench.unit, bench.stratum, limit, cfg.sample, cfg.seed, salt=label)
+    picked = select_units(items, bench.unit, limit, cfg.sample, bench.stratum, cfg.seed, salt=label,
+                          per_stratum=bench.limit_per_stratum)
     return path, picked
 
 
@@ -144,14 +146,16 @@ def orders_of(bench: Benchmark, task: JudgeTask) -> list[list[int]]:
     return fn(task) if fn else task.orders(True)
 
 
-def manifest_entry(bench: Benchmark, path: str, items: list, label: str) -> dict[str, Any]:
+def manifest_entry(bench: Benchmark, path: str, selection: Selection, label: str) -> dict[str, Any]:
+    items = selection.items
     entry: dict[str, Any] = {
         "name": bench.name,
         "path": path,
         "metric": bench.metric,
         "kind": bench.kind,
         "about": bench.about,
-        "units": count_units(items, bench.unit),
+        "units": selection.units,
+        "selection": {**selection.summary(), "strata_by": bench.strata or None},
     }
     if bench.kind == "bon":
         entry.update(set_ids=[s.id for s in items], candidates=sum(len(s.candidates) for s in items))
@@ -271,7 +275,7 @@ def run_eval(cfg: EvalConfig, backend: Backend | None = None) -> Path:
         "backend": cfg.backend.kind,
         "settings": list(cfg.settings),
         "seed": cfg.seed,
-        "sample": cfg.sample,
+        "sample": cfg.sample,  # the strategy (eval.selection); each benchmark's draw is in its `selection`
         "benchmarks": {},
         "skipped": {},
     }
@@ -279,16 +283,16 @@ def run_eval(cfg: EvalConfig, backend: Backend | None = None) -> Path:
     for bcfg in cfg.benchmarks:
         label, bench = benchmark_label(bcfg), BENCHMARKS[bcfg.name]
         try:
-            path, items = prepare(bench, bcfg, cfg, data_dir, out, rejects)
+            path, selection = prepare(bench, bcfg, cfg, data_dir, out, rejects)
         except (BenchmarkUnavailable, FileNotFoundError) as e:
             if not cfg.skip_unavailable:
                 raise
             log(f"skipping {label}: {e}")
             manifest["skipped"][label] = str(e)
             continue
-        manifest["benchmarks"][label] = manifest_entry(bench, path, items, label)
-        log(f"{label}: {manifest['benchmarks'][label]['units']} units from {path}")
-        plans.append((label, bench, items))
+        manifest["benchmarks"][label] = manifest_entry(bench, path, selection, label)
+        log(f"{label}: {selection.units} of {selection.available} units ({selection.strategy}) from {path}")
+        plans.append((label, bench, selection.items))
     if len(rejects):
         log(f"{len(rejects)} malformed upstream rows skipped -> {rejects.path}")
     rejects.close()

@@ -10,7 +10,7 @@ import pytest
 from conftest import SHARED_DATA, shared_data
 
 from eval.benchmarks import BENCHMARKS, BenchmarkUnavailable, Source, load_benchmark, locate
-from eval.selection import count_units, select_stratified, select_units
+from eval.selection import count_units, select_units
 
 
 def load(name: str, path: str | Path | None, data_dir: Path = SHARED_DATA, seed: int = 0, **options):
@@ -100,7 +100,7 @@ def test_rmbench_rows_are_units():
     bench, tasks = load("rmbench", None)
     assert count_units(tasks, bench.unit) == 129 + 228 + 284 + 157
     assert len(tasks) == 9 * count_units(tasks, bench.unit)
-    picked = select_units(tasks, bench.unit, 5)
+    picked = select_units(tasks, bench.unit, 5, "first").items
     assert len(picked) == 45  # limit counts rows, never splits the 9 pairs of one
     assert {(t.meta["chosen_style"], t.meta["rejected_style"]) for t in picked[:9]} == {
         (i, j) for i in range(3) for j in range(3)
@@ -238,24 +238,3 @@ def test_verifiable_gsm8k_heldout_split():
     tasks = load_benchmark(bench, src)
     assert 1 <= len(tasks) <= 5
     assert all(assign_split(t.meta["upstream_id"]) == "heldout" for t in tasks)
-
-
-# --------------------------------------------------------------------------- selection
-
-
-def test_select_units_first_and_seeded_sample():
-    items = [(u, k) for u in range(20) for k in range(3)]
-    unit = lambda x: x[0]  # noqa: E731
-    assert select_units(items, unit, 2) == items[:6]
-    a = select_units(items, unit, 5, sample=True, seed=1, salt="x")
-    assert a == select_units(items, unit, 5, sample=True, seed=1, salt="x")
-    assert a != select_units(items, unit, 5, sample=True, seed=2, salt="x")
-    assert len(a) == 15 and [x[0] for x in a] == sorted(x[0] for x in a)  # load order kept
-    assert select_units(items, unit, None) == items
-
-
-def test_verifiable_limit_counts_pairs_per_source():
-    items = [("a", k) for k in range(5)] + [("b", k) for k in range(5)]
-    picked = select_stratified(items, lambda x: f"{x[0]}{x[1]}", lambda x: x[0], 2)
-    assert picked == [("a", 0), ("a", 1), ("b", 0), ("b", 1)]
-    assert BENCHMARKS["verifiable"].stratum is not None and BENCHMARKS["judgebench"].stratum is None

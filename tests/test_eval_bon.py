@@ -148,7 +148,8 @@ def test_humaneval_candidate_sets_are_scored_by_their_tests(tmp_path):
     shared_data("humaneval", "HumanEval.jsonl")
     pytest.importorskip("model.sandbox", reason="the code sets run tests in model.sandbox")
     cfg = EvalConfig(output_dir=str(tmp_path / "h"), data_dir=str(SHARED_DATA), progress=False, plots=False,
-                     limit=2, bon=BonConfig(n=4), benchmarks=[BenchmarkConfig("bon_humaneval")])
+                     limit=2, sample="first", bon=BonConfig(n=4), benchmarks=[BenchmarkConfig("bon_humaneval")])
+    # sample first: the builder proves only the first `limit` problems (a sample builds them all)
     out = run_eval(cfg, backend=sj.backend(sj.oracle))
     sets = load_candidate_sets(out / "bon_sets" / "bon_humaneval.jsonl")
     assert len(sets) == 2
@@ -168,6 +169,7 @@ def test_gsm8k_candidate_sets_from_the_builders(tmp_path):
         progress=False,
         plots=False,
         limit=3,
+        sample="first",  # the builder makes only `limit` sets (a sample builds them all, then draws 3)
         benchmarks=[BenchmarkConfig("bon_gsm8k")],
     )
     out = run_eval(cfg, backend=sj.backend(sj.oracle))

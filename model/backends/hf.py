@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from model.backends.base import Backend, Generation, GenerationRequest, SamplingParams
+from model.backends.prompt_guard import admit, encode_prompt, new_token_budget
 from model.chat_template import end_of_turn_token, ensure_tool_template
 
 STOP_STRINGS = ["<tool_response>"]  # a model that starts to invent the tool's answer has finished its turn
@@ -41,11 +42,7 @@ class HFBackend(Backend):
         self._calls = 0
 
     def encode(self, req: GenerationRequest) -> list[int]:
-        if req.prompt_ids is not None:
-            return list(req.prompt_ids)
-        out = self.tokenizer.apply_chat_template(req.messages, tools=req.tools or None, tokenize=True,
-                                                 add_generation_prompt=True, return_dict=True)
-        return list(out["input_ids"])
+        return encode_prompt(self.tokenizer, req)
 
     def generate(self, requests: list[GenerationRequest], sampling: SamplingParams) -> list[Generation]:
         import torch
@@ -53,24 +50,12 @@ class HFBackend(Backend):
         self._calls += 1
         if sampling.temperature > 0:
             torch.manual_seed(sampling.seed * 1_000_003 + self._calls)
-        prompts = [self.encode(r) for r in requests]
-        results: list[Generation | None] = [None] * len(requests)
-        todo = []
-        for i, ids in enumerate(prompts):
-            if self.max_context and len(ids) + 1 > self.max_context:
-                results[i] = Generation(text="", finish_reason="prompt_too_long", prompt_tokens=len(ids),
-                                        error=f"prompt of {len(ids)} tokens exceeds the context of {self.max_context}")
-            else:
-                todo.append(i)
+        batch = admit(requests, self.encode, self.max_context)
         run = self._generate_continuous if self.engine == "continuous" else self._generate_static
-        for i, gen in zip(todo, run([prompts[i] for i in todo], sampling)):
-            results[i] = gen
-        return [r for r in results if r is not None]
+        return batch.fill(run(list(batch.prompts.values()), sampling))
 
     def _max_new(self, prompt_len: int, sampling: SamplingParams) -> int:
-        if self.max_context:
-            return max(1, min(sampling.max_new_tokens, self.max_context - prompt_len))
-        return sampling.max_new_tokens
+        return new_token_budget(prompt_len, sampling.max_new_tokens, self.max_context)
 
     def _finish(self, prompt: list[int], completion: list[int], limit: int) -> Generation:
         completion = list(completion)
