@@ -41,14 +41,29 @@ from data.rendering import (
 from model.config import ConfigError, config_arg_parser, load_config, save_config
 from model.jsonl import Rejects
 from model.prompts import PromptOptions
+from model.protocol import JudgeProtocol, twin
 from model.records import Trajectory
 from model.tools import tool_specs
 
 
 def _prompt_options(cfg: DataConfig) -> PromptOptions:
-    agent = cfg.teacher.agent  # the options the teacher's prompts were built with
+    agent = cfg.teacher.agent.resolved()  # the options the teacher's prompts were built with
     return PromptOptions(max_candidate_chars=agent.max_candidate_chars, allow_tie=agent.allow_tie,
                          style=agent.prompt_style)
+
+
+def direct_twin(setting: str) -> str:
+    """The direct-judge setting with the same inputs as a skill setting."""
+    return twin(setting, tools=False)
+
+
+def write_protocols(cfg: DataConfig, out_dir: Path, formats: list[str], kept: list[Trajectory]) -> None:
+    """judge_config.json in each format folder: how a judge trained on that format must be run."""
+    skill_settings = list(dict.fromkeys(t.setting for t in kept)) or list(cfg.teacher.settings)
+    for fmt in formats:
+        settings = [direct_twin(s) for s in skill_settings] if fmt == "sft_direct" else skill_settings
+        JudgeProtocol.from_agent(cfg.teacher.agent, list(dict.fromkeys(settings)),
+                                 source=str(out_dir / fmt)).save(out_dir / fmt)
 
 
 def _skill_catalog(cfg: DataConfig) -> str:
@@ -90,13 +105,14 @@ def build_rows(cfg: DataConfig, kept: list[Trajectory], tasks: dict[str, Any], e
         rows["sft_skill"] = [sft_row(tasks[t.task_id], t.setting, t.order, t.verdict, skill_messages(t),
                                      encoded[id(t)]) for t in kept]
     if "sft_direct" in cfg.render.formats:
-        msgs = [direct_messages(tasks[t.task_id], t.order, t.verdict, opts) for t in kept]
+        msgs = [direct_messages(tasks[t.task_id], t.order, t.verdict, direct_twin(t.setting), opts)
+                for t in kept]
         results = encode_all([(m, None) for m in msgs], tok, cfg.render.tokenizer, max(1, cfg.workers),
                              "render sft_direct", progress)
         bad = [r for r in results if isinstance(r, str)]
         if bad:  # the baseline prompt is built by the project: a failure here is a bug, not bad data
             raise RuntimeError(f"direct-judge rendering failed: {bad[0]}")
-        rows["sft_direct"] = [sft_row(tasks[t.task_id], "baseline", t.order, t.verdict, m, r,
+        rows["sft_direct"] = [sft_row(tasks[t.task_id], direct_twin(t.setting), t.order, t.verdict, m, r,
                                       mirrors_setting=t.setting) for t, m, r in zip(kept, msgs, results)]
         too_long = sum(r["n_tokens"] > cfg.render.filters.max_tokens for r in rows["sft_direct"])
         if too_long:
@@ -181,6 +197,7 @@ def render(cfg: DataConfig, command: str = "python -m data.render", progress: bo
     (out_dir / "README.md").write_text(card, encoding="utf-8")
     for fmt in rows:  # train.export pastes the card found next to its data_path
         shutil.copy(out_dir / "README.md", out_dir / fmt / "README.md")
+    write_protocols(cfg, out_dir, list(rows), kept)
 
     if cfg.render.show_example and rows.get("sft_skill"):
         first = rows["sft_skill"][0]

@@ -3,9 +3,11 @@
 sft_skill:  the teacher's conversation (up to its last assistant turn; the "Verdict recorded." tool
             reply after final_answer teaches nothing) with the target tokenizer's chat template and
             tool syntax (`ensure_tool_template`), tools = `tool_specs(setting)`, via `render_with_mask`.
-sft_direct: the traditional fine-tuned judge on exactly the same (task, order, verdict): the baseline
-            prompt from `initial_messages(task, order, "baseline")` and one verdict-only assistant
-            turn `[[A]]` (the baseline's output format).
+sft_direct: the traditional fine-tuned judge on exactly the same (task, order, verdict) and the same
+            inputs: the direct-judge prompt of the skill trajectory's setting twin
+            (model.protocol.twin: skill_fair -> baseline, skill_operational -> baseline_operational,
+            whose prompt carries the sample's resources as text) and one verdict-only assistant turn
+            `[[A]]` (the direct judge's output format).
 rl:         one row per kept (task, setting): the full task (gold and resources: the GRPO trainer
             scores with them; the runtime rebuilds the prompt), and the prompt for inspection.
 
@@ -65,11 +67,11 @@ def skill_messages(traj: Trajectory) -> list[dict[str, Any]]:
     return traj.messages[: last + 1]
 
 
-def direct_messages(task: JudgeTask, order: list[int], verdict: str, options: PromptOptions
+def direct_messages(task: JudgeTask, order: list[int], verdict: str, setting: str, options: PromptOptions
                     ) -> list[dict[str, Any]]:
-    """The baseline judge prompt and a verdict-only answer in the baseline's format."""
+    """The direct judge's prompt in `setting` and a verdict-only answer in its format."""
     answer = {"role": "assistant", "content": f"[[{verdict}]]"}
-    return initial_messages(task, order, "baseline", "", options) + [answer]
+    return initial_messages(task, order, setting, "", options) + [answer]
 
 
 # ------------------------------------------------------------------------------------------ encoding

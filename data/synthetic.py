@@ -1,6 +1,6 @@
 """A self-made, license-free, offline, seeded generator of verifiable judging tasks.
 
-Three kinds, each a pairwise task `candidates = [good, bad]`, `gold = 0`, with the gold proved by a
+Four kinds, each a pairwise task `candidates = [good, bad]`, `gold = 0`, with the gold proved by a
 verifier at generation time:
 - arithmetic  (domain math): a templated word problem; good = a correct worked solution, bad = the
   same solution with one plausible error carried to a wrong final answer (`synth_arithmetic`);
@@ -8,6 +8,8 @@ verifier at generation time:
 - constraints (domain instruction_following): a request with 1-2 IFEval-style constraints; responses
   built from word banks (`synth_constraints`); proof: `ifeval.check` (good passes all, bad fails the
   named one and passes the others).
+- constrained_math (domain math): a word problem that also states a format rule; the bad response
+  fails either the answer or the rule (`synth_constrained_math`); proof: both checks.
 - code (domain code): a small function spec with generated tests and a buggy twin (`synth_code`);
   three prompts in four state 3 input/output examples; proof: the tests in the sandbox (good
   passes, bad fails).
@@ -24,7 +26,7 @@ import random
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from data.builders import synth_arithmetic, synth_code, synth_constraints
+from data.builders import synth_arithmetic, synth_code, synth_constrained_math, synth_constraints
 from data.builders._common import PairFactory, slug
 from model.jsonl import Rejects
 from model.records import JudgeTask, Resources
@@ -32,8 +34,8 @@ from model.verifiers import ifeval
 from model.verifiers.code import extract_code, run_tests
 from model.verifiers.math import answers_match
 
-KINDS = ("arithmetic", "constraints", "code")
-DOMAINS = {"arithmetic": "math", "constraints": "instruction_following", "code": "code"}
+KINDS = ("arithmetic", "constraints", "code", "constrained_math")
+DOMAINS = {"arithmetic": "math", "constraints": "instruction_following", "code": "code", "constrained_math": "math"}
 DEFAULT_DIFFICULTY = {"easy": 0.3, "medium": 0.5, "hard": 0.2}
 MAX_ATTEMPTS = 25
 CODE_TIMEOUT_S = 5.0
@@ -174,6 +176,31 @@ def _constraints(
     )
 
 
+def _constrained_math(
+    rng: random.Random, level: str, uid: str, factory: PairFactory, verify: bool
+) -> JudgeTask | None:
+    pair = synth_constrained_math.make_pair(rng, level)
+    if pair is None:
+        return None
+    c = pair["constraints"][0]
+    answer = pair["answer"]
+    good_ok = answers_match(pair["good"], answer) and ifeval.check(c["id"], c["kwargs"], pair["good"])
+    bad_right = answers_match(pair["bad"], answer)
+    bad_follows = ifeval.check(c["id"], c["kwargs"], pair["bad"])
+    if not good_ok or bad_right == bad_follows:  # the bad one fails exactly one of the two requirements
+        return None
+    return factory.pair(
+        upstream_id=uid,
+        variant=slug(pair["violated"]),
+        prompt=pair["prompt"],
+        good=pair["good"],
+        bad=pair["bad"],
+        perturbation=pair["perturbation"],
+        resources=Resources(reference=answer, constraints=pair["constraints"], metadata={"answer": answer}),
+        extra_meta={"kind": "constrained_math", "template": pair["template"], "violated": [pair["violated"]]},
+    )
+
+
 def _code(rng: random.Random, level: str, uid: str, factory: PairFactory, verify: bool) -> JudgeTask | None:
     spec = rng.choice(synth_code.SPECS)
     code = synth_code.implementation(spec, with_docstring=rng.random() < 0.5)
@@ -213,4 +240,5 @@ def _fence(code: str) -> str:
     return f"```python\n{code.rstrip()}\n```"
 
 
-_MAKERS: dict[str, Any] = {"arithmetic": _arithmetic, "constraints": _constraints, "code": _code}
+_MAKERS: dict[str, Any] = {"arithmetic": _arithmetic, "constraints": _constraints, "code": _code,
+                           "constrained_math": _constrained_math}

@@ -13,6 +13,7 @@ import pytest
 
 from model.agent import AgentConfig, run_agent, tool_call
 from model.backends.scripted import ScriptedBackend
+from model.protocol import SETTING_NAMES
 from model.records import JudgeTask, Resources
 from model.skills import SkillLibrary
 
@@ -62,8 +63,9 @@ def _snoop_script():
                 calls.append(tool_call("view_resource", path=spec.id))
     for field in ("reference", "checklist", "constraints", "tests"):
         calls.append(tool_call("view_resource", path=f"sample.{field}"))
-    for rid in ("verifier.math_answer", "verifier.math_extract", "verifier.code_tests",
-                "verifier.instruction_checks", "verifier.reference_match", "verifier.checklist_score"):
+    for rid in ("verifier.math_answer", "verifier.math_extract", "verifier.arithmetic_steps", "verifier.code_tests",
+                "verifier.prompt_examples", "verifier.instruction_checks", "verifier.stated_constraints",
+                "verifier.reference_match", "verifier.checklist_score"):
         calls.append(tool_call("run_resource", resource_id=rid))
     calls.append(tool_call("python_sandbox", code=SNOOP_CODE))
     calls.append(tool_call("final_answer", verdict="A"))
@@ -79,7 +81,7 @@ def transcripts():
     policy, n_calls = _snoop_script()
     cfg = AgentConfig(max_steps=n_calls + 1, tool_budget=n_calls + 1)
     out = {}
-    for setting in ("baseline", "skill_fair", "skill_operational"):
+    for setting in SETTING_NAMES:
         for task in _tasks():
             for order in ([0, 1], [1, 0]):
                 [traj] = run_agent(ScriptedBackend(policy), [(task, order)], setting, cfg)
@@ -126,3 +128,74 @@ def test_baseline_sees_only_the_prompt(transcripts):
     traj, _ = transcripts[("baseline", "leak-code", (1, 0))]
     assert [m["role"] for m in traj.messages] == ["system", "user", "assistant"]
     assert "assert double" not in json.dumps(traj.messages)  # the tests are a sample resource
+
+
+def test_direct_judge_with_resources_reads_them_as_text_and_nothing_hidden(transcripts):
+    traj, _ = transcripts[("baseline_operational", "leak-code", (1, 0))]
+    assert [m["role"] for m in traj.messages] == ["system", "user", "assistant"]
+    user = traj.messages[1]["content"]
+    assert "[Sample tests]" in user and "assert double(3) == 6" in user and CANARY not in user
+    math, _ = transcripts[("baseline_operational", "leak-math", (0, 1))]
+    assert "[Sample reference]\n12" in math.messages[1]["content"]
+
+
+# --------------------------------------------------------------------------- teachers
+
+
+def _hidden_changed(task: JudgeTask, setting: str) -> JudgeTask:
+    """The same visible task with every hidden field changed: id, source, domain, gold, meta, and (where
+    the setting does not expose them) the sample's resources."""
+    d = task.to_dict()
+    d.update(id=f"{CANARY}-{task.id}", source=f"{CANARY}-src", gold=1 - task.gold,
+             domain="chat" if task.domain != "chat" else "general",
+             meta={"note": CANARY, "split": "heldout", "difficulty": "hard", "kind": "other"})
+    from model.protocol import get_setting
+
+    if not get_setting(setting).sample_resources:
+        d["resources"] = {"reference": f"{CANARY} 999", "tests": "assert False\n",
+                          "constraints": [{"id": "punctuation:no_comma", "kwargs": {}}],
+                          "checklist": [CANARY], "metadata": {"entry_point": "nope"}}
+    return JudgeTask.from_dict(d)
+
+
+def _visible(traj):
+    return (traj.messages, traj.verdict, traj.tool_calls, traj.used_resources, traj.steps)
+
+
+@pytest.fixture(scope="module")
+def teacher_tasks():
+    from data.synthetic import generate_synthetic
+
+    return generate_synthetic(12, seed=4) + _tasks()
+
+
+@pytest.mark.parametrize("setting", ["skill_fair", "skill_operational"])
+def test_scripted_teacher_sees_only_what_the_judge_sees(teacher_tasks, setting):
+    from data.teachers.scripted import ScriptedTeacher
+
+    for load_skill in (0.0, 1.0):
+        teacher = ScriptedTeacher(seed=0, load_skill_prob=load_skill).backend()
+        items = [(t, o) for t in teacher_tasks for o in t.orders(True)]
+        twins = [(_hidden_changed(t, setting), o) for t, o in items]
+        cfg = AgentConfig(prompt_style="compact", max_steps=6)
+        for a, b in zip(run_agent(teacher, items, setting, cfg), run_agent(teacher, twins, setting, cfg)):
+            assert _visible(a) == _visible(b), a.task_id
+            assert CANARY not in json.dumps(a.messages) and CANARY not in json.dumps(b.messages)
+
+
+def test_llm_teacher_sees_only_what_the_judge_sees(teacher_tasks, tiny_model_dir):
+    """The llm teacher is any backend; with a real (tiny, greedy) model its trajectories are a function of
+    the rendered episode, so changing hidden fields changes nothing."""
+    from data.config import TeacherConfig
+    from data.teachers import make_teacher_backend
+    from model.backends import BackendConfig
+
+    cfg = TeacherConfig(kind="llm", model=str(tiny_model_dir), backend=BackendConfig(kind="hf", batch_size=8),
+                        agent=AgentConfig(max_steps=2, max_new_tokens=12, prompt_style="compact"))
+    backend = make_teacher_backend(cfg)
+    tasks = teacher_tasks[:4]
+    for setting in SETTING_NAMES:
+        items = [(t, [1, 0]) for t in tasks]
+        twins = [(_hidden_changed(t, setting), o) for t, o in items]
+        a, b = run_agent(backend, items, setting, cfg.agent), run_agent(backend, twins, setting, cfg.agent)
+        assert [_visible(x) for x in a] == [_visible(x) for x in b], setting

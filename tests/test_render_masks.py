@@ -100,7 +100,7 @@ def test_prefix_consistency_on_the_project_template(tok, trajectory):
 def test_direct_twin_trains_only_the_verdict(tok, trajectory):
     from data.rendering import direct_messages, encode_all, trains_token
 
-    msgs = direct_messages(MATH, trajectory.order, trajectory.verdict, PromptOptions())
+    msgs = direct_messages(MATH, trajectory.order, trajectory.verdict, "baseline", PromptOptions())
     assert [m["role"] for m in msgs] == ["system", "user", "assistant"]
     assert msgs[-1]["content"] == "[[B]]" and "[[A]]" in msgs[0]["content"]  # the baseline's output format
     assert "<tools>" not in render(tok, msgs) and "<tool_call>" not in render(tok, msgs)

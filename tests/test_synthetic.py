@@ -27,7 +27,13 @@ def many():
 
 def verify_gold(task, run_code=True):
     good, bad = task.candidates
-    if task.domain == "math":
+    if task.meta["kind"] == "constrained_math":
+        [c] = task.resources.constraints
+        assert answers_match(good, task.resources.reference) and ifeval.check(c["id"], c["kwargs"], good)
+        wrong = not answers_match(bad, task.resources.reference)
+        broken = not ifeval.check(c["id"], c["kwargs"], bad)
+        assert wrong != broken and task.meta["violated"] == (["answer"] if wrong else [c["id"]])
+    elif task.domain == "math":
         assert answers_match(good, task.resources.reference) and not answers_match(
             bad, task.resources.reference
         )
