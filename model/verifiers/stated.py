@@ -44,6 +44,12 @@ def _items(group: str) -> list[str]:
     return re.findall(_Q, group)
 
 
+def _frequency(keyword: str, rel: str, n: str) -> Constraint | None:
+    relation = _relation(rel, _n(n))
+    return None if relation is None else {"id": "keywords:frequency", "kwargs": {
+        "keyword": keyword, "relation": relation[0], "frequency": relation[1]}}
+
+
 def _counted(iid: str, key: str, unit: str) -> tuple[str, Callable[[re.Match], Constraint | None]]:
     def build(m: re.Match) -> Constraint | None:
         rel = _relation(m.group(1), _n(m.group(2)))
@@ -71,9 +77,8 @@ _RULES: list[tuple[str, Callable[[re.Match], Constraint | None]]] = [
      lambda m: {"id": "keywords:existence", "kwargs": {"keywords": _items(m.group(1))}}),
     (r"\b(?:do not|don't) (?:use|include) (?:the )?(?:words?|keywords?) " + _QLIST,
      lambda m: {"id": "keywords:forbidden_words", "kwargs": {"forbidden_words": _items(m.group(1))}}),
-    (r"(?:\bthe (?:word|keyword) )?" + _Q + r"(?: \([^)]*\))? (?:appears|should appear) " + _REL + r"\s+" + _NUM + r" times\b",
-     lambda m: (lambda rel: None if rel is None else {"id": "keywords:frequency", "kwargs": {
-         "keyword": m.group(1), "relation": rel[0], "frequency": rel[1]}})(_relation(m.group(2), _n(m.group(3))))),
+    (r"(?:\bthe (?:word|keyword) )?" + _Q + r"(?: \([^)]*\))? (?:appears|should appear) " + _REL + r"\s+"
+     + _NUM + r" times\b", lambda m: _frequency(m.group(1), m.group(2), m.group(3))),
     (r"\btitle wrapped in (?:double angular brackets|<<)",
      lambda m: {"id": "detectable_format:title", "kwargs": {}}),
     (r"\bpostscript starting with " + _Q,
