@@ -190,7 +190,8 @@ def test_arithmetic_steps_finds_slips_dropped_and_repeated_steps_without_a_refer
 
 
 def test_arithmetic_steps_is_not_decisive_when_every_step_checks_out():
-    wrong_op = "Maya earns 5 + 3 = 8 dollars.\nShe has 20 + 8 = 28 dollars.\nAfter the book: 28 - 7 = 21.\nThe answer is 21."
+    wrong_op = ("Maya earns 5 + 3 = 8 dollars.\nShe has 20 + 8 = 28 dollars.\nAfter the book: 28 - 7 = 21.\n"
+                "The answer is 21.")
     res = run_verifier("arithmetic_steps", _inp(GOOD, wrong_op, prompt=QUESTION))
     assert not res.decisive and res.favours == []  # a wrong operation leaves every calculation right
     no_work = run_verifier("arithmetic_steps", _inp(GOOD, "It is 28.", prompt=QUESTION))
@@ -206,7 +207,8 @@ def test_arithmetic_steps_reads_chained_expressions_and_results_reused_as_operan
     assert wrong_steps("100 - 50 - 29 - 15 = 7") == ["100 - 50 - 29 - 15 = 7 (should be 6)"]
     # 35 x 1 = 35, then 140 + 35: the 35 is the step's result, not a second use of the question's 35
     per = check_solutions("70 km/h for 2 hours, then 35 km/h for 1 hours. Total km?",
-                          {"A": "70 x 2 = 140. 35 x 1 = 35. 140 + 35 = 175.", "B": "70 x 2 = 140. 35 + 1 = 36. 140 + 36 = 176."})
+                          {"A": "70 x 2 = 140. 35 x 1 = 35. 140 + 35 = 175.",
+                           "B": "70 x 2 = 140. 35 + 1 = 36. 140 + 36 = 176."})
     assert per["A"]["reused_quantities"] == [] and per["B"]["reused_quantities"] == []
 
 
