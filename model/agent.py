@@ -89,7 +89,7 @@ def new_episode(task: JudgeTask, order: list[int], setting: str, skills: Any, cf
                 sample_index: int = 0) -> Episode:
     cfg = cfg.resolved()
     env = JudgeEnv(task, order, setting, skills, tool_budget=cfg.tool_budget, allow_tie=cfg.allow_tie,
-                   sandbox_timeout_s=cfg.sandbox_timeout_s)
+                   sandbox_timeout_s=cfg.sandbox_timeout_s, compact=cfg.prompt_style == "compact")
     catalog = skills.catalog_text() if get_setting(setting).tools else ""
     msgs = initial_messages(task, order, setting, catalog,
                             PromptOptions(max_candidate_chars=cfg.max_candidate_chars, allow_tie=cfg.allow_tie,

@@ -206,6 +206,16 @@ class SkillPackage:
                 lines.extend(_index_line(r, setting) for r in kind_rows)
         return "\n".join(lines)
 
+    def short_text(self, setting: str, sample_fields: Collection[str] | None = None) -> str:
+        """The skill in brief (the compact prompt style's use_skill): its description, then the verifiers
+        and rubrics this setting allows, one `id: description` line each; view_resource gives the rest."""
+        rows = [r for r in self.resources_for(setting, sample_fields=sample_fields)
+                if r.implementation_kind == "runtime_verifier" or r.type in ("rubric", "aggregation_policy")]
+        lines = [" ".join(self.description.split()), "Run or read (the full procedure: view_resource on "
+                 "policy.aggregation and the rubrics):"]
+        lines += [f"- {r.id}: {r.description}" for r in rows]
+        return "\n".join(lines)
+
     def content_hash(self) -> str:
         """sha256 over every file of the package (relative path and bytes, in path order)."""
         h = hashlib.sha256()

@@ -75,7 +75,7 @@ class EnvStats:
 class JudgeEnv:
     def __init__(self, task: JudgeTask, order: list[int], setting: str, skills: Any,
                  tool_budget: int | None = None, allow_tie: bool = True,
-                 sandbox_timeout_s: float = 5.0):
+                 sandbox_timeout_s: float = 5.0, compact: bool = False):
         self.setting = setting
         self.prompt = task.prompt_text
         self.kind = task.kind
@@ -87,6 +87,7 @@ class JudgeEnv:
         self.skills = skills
         self.tool_budget = tool_budget
         self.sandbox_timeout_s = sandbox_timeout_s
+        self.compact = compact  # the compact prompt style: use_skill answers with the skill's short form
         self.stats = EnvStats()
         self.final: Verdict | None = None
         self.final_args: dict[str, Any] = {}
@@ -135,6 +136,9 @@ class JudgeEnv:
         if pkg.name not in self.stats.loaded_skills:
             self.stats.loaded_skills.append(pkg.name)
         self.stats.use(f"skill:{pkg.name}")
+        if self.compact:
+            return ToolResult(f"Skill '{pkg.name}' loaded. "
+                              + pkg.short_text(self.setting, sample_fields=self.resources.available()))
         return ToolResult(f"Skill '{pkg.name}' loaded.\n\n{pkg.instructions.strip()}\n\n{self._index(pkg)}")
 
     def _index(self, pkg: Any, type: str | None = None) -> str:  # noqa: A002
