@@ -4,8 +4,8 @@
   namespaces on a read-only root that holds only what the interpreter needs, with a private tmpfs
   /tmp as cwd and HOME, and loads the seccomp filter (seccomp.py) with `--seccomp FD`.
 - `unshare`: the same filesystem, built by a short `sh` script of `mount` calls inside namespaces
-  made by util-linux `unshare`, then entered with `unshare --root --fork` (so the code is never the
-  pid 1 of its namespace); confine.py loads the seccomp filter before the bootstrap starts.
+  made by util-linux `unshare`, then entered with `unshare --root` run by that script, which stays
+  the pid 1 of the namespace (the code never is); confine.py loads the seccomp filter first.
 - `rlimits`: no namespaces; the interpreter runs in a private temp dir on the host. confine.py drops
   root's capabilities, applies a Landlock ruleset (read the interpreter's files, write the temp dir,
   no TCP, no signals out; where the kernel has Landlock) and a stricter seccomp filter (no new
@@ -164,7 +164,7 @@ def _bwrap_setup() -> tuple[str, ...]:
 
 @functools.cache
 def _mount_script() -> str:
-    """sh script run inside the new mount namespace: builds the root in "$1", then execs "$@"."""
+    """sh script run inside the new mount namespace: builds the root in "$1", then runs "$@"."""
     lay = layout()
     ro = "nosuid,nodev"
     lines = ["set -e", "umask 022", 'R=$1; shift', f'mount -t tmpfs -o size=1m,mode=755,{ro} sandbox "$R"',
@@ -183,14 +183,14 @@ def _mount_script() -> str:
     lines += [f"mkdir -p ./dev .{SANDBOX_TMP}", "touch ./dev/null",
               "mount --bind /dev/null ./dev/null",
               f"mount -t tmpfs -o size={TMP_BYTES},mode=1777,{ro} tmp .{SANDBOX_TMP}", "unset PWD OLDPWD",
-              'exec "$@"']
+              '"$@"']  # not exec: this shell stays the pid 1, and exits 128+N when the code dies of signal N
     return "\n".join(lines)
 
 
 def unshare_argv(root: str) -> list[str]:
     """`root` is an empty host directory; the sandbox's root tmpfs is mounted over it."""
     outer = ["unshare", "--net", "--pid", "--mount", "--ipc", "--uts", "--fork", "--kill-child"]
-    inner = ["unshare", "--fork", "--kill-child", f"--root={root}", f"--wd={SANDBOX_TMP}"]
+    inner = ["unshare", f"--root={root}", f"--wd={SANDBOX_TMP}"]
     if os.geteuid() != 0:
         # Mounting needs a user namespace; the nested one leaves the code uid 65534 with no capabilities.
         outer[1:1] = ["--user", "--map-root-user"]

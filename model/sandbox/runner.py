@@ -61,7 +61,7 @@ class SandboxResult:
     stderr: str
     error: str | None  # one-line reason when not ok
     timed_out: bool
-    isolation: str  # "bwrap" | "unshare" | "rlimits": what was in force
+    isolation: str  # "bwrap" | "unshare" | "rlimits": what was in force; "none": refused, nothing ran
     wall_s: float
 
     def to_dict(self) -> dict:
@@ -339,7 +339,7 @@ def _kill(proc: subprocess.Popen) -> None:
     """SIGKILL to every process below `proc`, then to `proc` and its group.
 
     Under namespaces one of them is the pid 1 of the sandbox's pid namespace (bwrap's init, or the
-    inner `unshare --fork`): when it dies the kernel kills everything in the namespace, whatever
+    `sh` of the unshare level): when it dies the kernel kills everything in the namespace, whatever
     sessions or groups the code made (no pid-1 survivor, no daemon). In `rlimits` the code cannot
     start a process (seccomp), so `proc` is the whole tree. Children are found before `proc` dies,
     while they are still below it.
