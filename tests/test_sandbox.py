@@ -106,6 +106,28 @@ def test_honest_code_runs(layer):
     assert result.stdout == HONEST_OUT and not result.timed_out and result.wall_s > 0
 
 
+@pytest.mark.parametrize("layer", DEFAULT)
+def test_threads_and_temporary_directories_work(layer):
+    code = """
+import os, tempfile, threading
+from concurrent.futures import ThreadPoolExecutor
+seen = []
+worker = threading.Thread(target=seen.append, args=(1,))
+worker.start()
+worker.join()
+with ThreadPoolExecutor(4) as pool:
+    seen.append(sum(pool.map(abs, range(-5, 5))))
+with tempfile.TemporaryDirectory() as folder:
+    os.mkdir(os.path.join(folder, "sub"))
+    with open(os.path.join(folder, "sub", "a.txt"), "w") as f:
+        f.write("x")
+    seen.append(os.listdir(folder))
+print(seen, os.path.exists(folder))
+"""
+    result = run(code, layer)
+    assert result.ok and result.stdout == "[1, 25, ['sub']] False\n", result.stderr[-2000:]
+
+
 def test_large_inputs_and_output_pass_through():
     text = "word " * 200_000  # 1 MB: more than a pipe holds at once
     code = "print(len(candidates['A'].split()))\nprint('x' * 60000)"

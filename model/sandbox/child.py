@@ -188,6 +188,10 @@ def main():
         drop_root(request["drop_to"])
     set_limits(request["limits"])
     if request["audit"]:
+        import shutil
+
+        # rmtree (TemporaryDirectory's cleanup) walks by path, not through directory fds the hook refuses.
+        shutil._use_fd_functions = False
         install_audit_hook(request["allow_fork"])
     os.write(request["ready_fd"], b".")
     os.close(request["ready_fd"])

@@ -5,13 +5,14 @@ warning logged once when bwrap does not work); `rlimits`, which has no namespace
 caller passes `allow_weak_isolation=True`: otherwise the call returns a refused SandboxResult
 (ok=False, isolation="none", the error says why and how to opt in), whatever forced the level.
 
-What `rlimits` cannot contain (see isolation.py for what it does): the code runs as the caller (root
-without capabilities, when the caller is root) on the host's filesystem, so it can stat paths and
-read symlinks anywhere (Landlock controls reading, writing and listing, not metadata); without
-Landlock in the kernel, the audit hook alone keeps it from reading the caller's files and writing
-to world-writable ones; its disk use is measured by polling its directory, so a fast writer can go
-past the quota by what it writes in one poll interval before it is killed; it shares the host's
-/proc, its abstract UNIX sockets (without Landlock ABI 6) and the caller's uid.
+What `rlimits` cannot contain (isolation.py says what it does): the code runs as the caller's uid
+(root without capabilities, when the caller is root) on the host's filesystem, so it can stat paths
+and read symlinks anywhere, which tells which files exist, their sizes and times, and the host's pids
+in /proc (Landlock governs reading, writing and listing, not metadata); without Landlock in the
+kernel, only the audit hook keeps it from reading the caller's files and writing world-writable
+ones (and root's: it keeps the owner's rights); its disk use is measured by polling its directory,
+so a fast writer can pass the quota by what it writes in one poll interval (DISK_POLL_S) before it
+is killed; and it shares the host's kernel surface beyond what seccomp denies.
 """
 from __future__ import annotations
 
@@ -120,7 +121,7 @@ def _probe(level: str) -> str | None:
         return f"`{level}` is not on PATH"
     try:
         result = _run(level, "print(6 * 7)", None, 10.0, 256, 4096, 16, True)
-    except (SandboxError, OSError, RuntimeError) as e:  # RuntimeError: pyseccomp without libseccomp
+    except (SandboxError, OSError, RuntimeError, ImportError) as e:  # pyseccomp or libseccomp missing
         return str(e).strip().splitlines()[-1][:300] if str(e).strip() else type(e).__name__
     if not (result.ok and result.stdout == "42\n"):
         return f"a trivial program failed: {result.error}"
