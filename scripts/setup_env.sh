@@ -36,10 +36,12 @@ if [ ! -f "$_stamp" ] || [ "$(cat "$_stamp")" != "$_hash" ]; then
   echo "$_hash" > "$_stamp"
 fi
 
-# The python sandbox uses bubblewrap when present; install it where we may (root + apt), never fail on it.
-if ! command -v bwrap >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-  (apt-get install -y -q bubblewrap >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q bubblewrap >/dev/null 2>&1; }) \
-    || echo "[setup] bubblewrap could not be installed; the sandbox will use its weaker fallback"
+# The python sandbox uses bubblewrap and libseccomp2 (its seccomp filter, through pyseccomp); install
+# them where we may (root + apt), never fail on it: without them it says so and refuses to run.
+if { ! command -v bwrap >/dev/null 2>&1 || ! ldconfig -p 2>/dev/null | grep -q libseccomp.so.2; } \
+    && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get install -y -q bubblewrap libseccomp2 >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q bubblewrap libseccomp2 >/dev/null 2>&1; }) \
+    || echo "[setup] bubblewrap/libseccomp2 could not be installed; the sandbox will refuse untrusted code"
 fi
 export HF_HUB_DISABLE_TELEMETRY=1
 export TOKENIZERS_PARALLELISM=false

@@ -3,6 +3,7 @@
 Attacks run at every isolation level this host has. `-no-audit` variants switch the in-process audit
 hook off, so that they test the namespaces, the read-only filesystem and the uid drop on their own.
 """
+import importlib.util
 import json
 import os
 import socket
@@ -38,7 +39,7 @@ NAMESPACES = [p for p in EVERY if p.values[0][0] != "rlimits"]
 
 def run(code, layer, inputs=INPUTS, **kw):
     level, audit = layer
-    result = run_python(code, inputs, isolation=level, audit=audit, **kw)
+    result = run_python(code, inputs, isolation=level, audit=audit, allow_weak_isolation=level == "rlimits", **kw)
     assert result.isolation == level
     return result
 
@@ -105,6 +106,28 @@ def test_honest_code_runs(layer):
     assert result.stdout == HONEST_OUT and not result.timed_out and result.wall_s > 0
 
 
+@pytest.mark.parametrize("layer", DEFAULT)
+def test_threads_and_temporary_directories_work(layer):
+    code = """
+import os, tempfile, threading
+from concurrent.futures import ThreadPoolExecutor
+seen = []
+worker = threading.Thread(target=seen.append, args=(1,))
+worker.start()
+worker.join()
+with ThreadPoolExecutor(4) as pool:
+    seen.append(sum(pool.map(abs, range(-5, 5))))
+with tempfile.TemporaryDirectory() as folder:
+    os.mkdir(os.path.join(folder, "sub"))
+    with open(os.path.join(folder, "sub", "a.txt"), "w") as f:
+        f.write("x")
+    seen.append(os.listdir(folder))
+print(seen, os.path.exists(folder))
+"""
+    result = run(code, layer)
+    assert result.ok and result.stdout == "[1, 25, ['sub']] False\n", result.stderr[-2000:]
+
+
 def test_large_inputs_and_output_pass_through():
     text = "word " * 200_000  # 1 MB: more than a pipe holds at once
     code = "print(len(candidates['A'].split()))\nprint('x' * 60000)"
@@ -140,7 +163,7 @@ def test_caller_errors_raise():
 
 def test_isolation_can_be_forced_by_env(monkeypatch):
     monkeypatch.setenv(ENV_VAR, "rlimits")
-    assert run_python("print(1)").isolation == "rlimits"
+    assert run_python("print(1)", allow_weak_isolation=True).isolation == "rlimits"
 
 
 def test_concurrent_calls_from_threads():
@@ -150,7 +173,7 @@ def test_concurrent_calls_from_threads():
 
 
 def test_broken_sandbox_raises_and_cli_fails(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(isolation, "command", lambda level, host_dir: ["false"])
+    monkeypatch.setattr(isolation, "command", lambda level, host_dir, seccomp_fd: ["false"])
     with pytest.raises(SandboxError, match="failed to start"):
         run_python("print(1)")
     code = tmp_path / "c.py"
@@ -295,8 +318,9 @@ def test_writes_outside_never_reach_the_host(layer, tmp_path):
 def test_runs_unprivileged_without_the_host(layer):
     site_packages = Path(os.__file__).parent / "site-packages"  # the base interpreter's, masked inside
     assert any(site_packages.iterdir())
-    code = ("import os\nprint(os.getuid(), os.path.exists('/work'), os.path.exists('/etc/shadow'), "
-            f"bool(os.listdir({str(site_packages)!r})))\n"
+    code = (f"import os\ntry:\n    listed = bool(os.listdir({str(site_packages)!r}))\n"
+            "except PermissionError:\n    listed = False\n"
+            "print(os.getuid(), os.path.exists('/work'), os.path.exists('/etc/shadow'), listed)\n"
             "try:\n    os.setuid(0)\n    print('ROOT')\nexcept OSError:\n    print('no root')")
     result = run(code, layer)
     uid, *rest = result.stdout.split()
@@ -305,7 +329,7 @@ def test_runs_unprivileged_without_the_host(layer):
 
 @pytest.mark.parametrize("layer", DEFAULT)
 def test_site_packages_are_not_importable(layer):
-    assert (REPO / ".venv").is_dir()
+    assert importlib.util.find_spec("yaml") is not None  # importable here, in the caller
     result = run("import yaml", layer)
     assert not result.ok and result.error.startswith("ModuleNotFoundError")
 
@@ -342,7 +366,7 @@ def test_host_programs_are_absent(layer):
 @pytest.mark.parametrize("layer", DEFAULT)
 def test_ctypes_is_refused(layer):
     result = run("import ctypes\nprint(ctypes.CDLL(None).getpid())", layer)
-    assert not result.ok and result.error == "PermissionError: sandbox: importing ctypes is not allowed"
+    assert not result.ok and result.error == "PermissionError: sandbox: importing 'ctypes' is not allowed"
 
 
 KILL = '''
@@ -353,8 +377,6 @@ try:  # safety catch for the test itself: send kill -1 only once the host's proc
 except OSError:
     pass
 for target in [sample["bystander"], os.getppid(), 1, -1]:
-    if target == os.getpid():  # under `unshare` the code is pid 1
-        continue
     try:
         os.kill(target, signal.SIGKILL)
         print("sent", target)
@@ -510,7 +532,7 @@ print(outcome)
 '''
     try:
         result = run_python(code, {"sample": {"canary": str(canary), "bystander": bystander.pid}},
-                            isolation="rlimits")
+                            isolation="rlimits", allow_weak_isolation=True)
         assert bystander.poll() is None
     finally:
         bystander.kill()

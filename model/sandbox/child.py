@@ -13,98 +13,130 @@ import resource
 import sys
 
 # Events refused outright: processes, links that could point out of the private dir, hand-made
-# bytecode (it can corrupt memory; marshal.loads stays allowed, imports need it), reaching other
-# objects' internals, sub-interpreters (they do not inherit this hook), and changing the limits.
+# bytecode (it can corrupt memory; see MARSHAL for marshal.loads), reaching other objects' internals,
+# sub-interpreters (they do not inherit this hook), and changing the limits.
 BLOCKED_EVENTS = frozenset({
     "os.exec", "os.posix_spawn", "os.spawn", "os.system", "os.forkpty", "os.startfile", "subprocess.Popen",
-    "os.symlink", "os.link", "code.__new__", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
-    "cpython.PyInterpreterState_New", "resource.setrlimit", "resource.prlimit", "os.killpg",
+    "os.symlink", "os.link", "code.__new__", "marshal.load", "gc.get_objects", "gc.get_referrers",
+    "gc.get_referents", "cpython.PyInterpreterState_New", "resource.setrlimit", "resource.prlimit",
+    "os.killpg", "sys.addaudithook",
 })
 BLOCKED_PREFIXES = ("socket.", "ctypes.")
-BLOCKED_MODULES = frozenset({"ctypes", "_ctypes", "_posixsubprocess", "_xxsubinterpreters",
-                             "_testcapi", "_testinternalcapi"})
-# Events with a path argument (at these positions) and whether they modify it.
+BLOCKED_MODULES = frozenset({"ctypes", "_ctypes", "_ctypes_test", "_posixsubprocess", "_posixshmem",
+                             "_xxsubinterpreters", "_testcapi", "_testinternalcapi", "_testbuffer",
+                             "_testmultiphase", "_testimportmultiple", "_testclinic", "_xxtestfuzz"})
+# Events with a path argument: (positions of the paths, whether they modify them, positions of dir_fd
+# arguments). A dir_fd would make the path relative to a directory the check cannot see: refused.
 PATH_EVENTS = {
-    "os.listdir": ((0,), False), "os.scandir": ((0,), False), "os.getxattr": ((0,), False),
-    "os.listxattr": ((0,), False), "os.mkdir": ((0,), True), "os.rmdir": ((0,), True),
-    "os.remove": ((0,), True), "os.rename": ((0, 1), True), "os.chmod": ((0,), True),
-    "os.chown": ((0,), True), "os.utime": ((0,), True), "os.truncate": ((0,), True),
-    "os.chflags": ((0,), True), "os.setxattr": ((0,), True), "os.removexattr": ((0,), True),
-    "sqlite3.connect": ((0,), True), "dbm.open": ((0,), True),
+    "os.listdir": ((0,), False, ()), "os.scandir": ((0,), False, ()), "os.getxattr": ((0,), False, ()),
+    "os.listxattr": ((0,), False, ()), "os.mkdir": ((0,), True, (2,)), "os.rmdir": ((0,), True, (1,)),
+    "os.remove": ((0,), True, (1,)), "os.rename": ((0, 1), True, (2, 3)), "os.chmod": ((0,), True, (2,)),
+    "os.chown": ((0,), True, (3,)), "os.utime": ((0,), True, (3,)), "os.truncate": ((0,), True, ()),
+    "os.chflags": ((0,), True, ()), "os.setxattr": ((0,), True, ()), "os.removexattr": ((0,), True, ()),
+    "os.chdir": ((0,), False, ()), "sqlite3.connect": ((0,), True, ()), "dbm.open": ((0,), True, ()),
 }
 DEVICES = ("/dev/null", "/dev/urandom")
+MARSHAL_RECENT = 16  # marshal.loads may only rebuild one of the last stdlib .pyc files opened
 
 
 def install_audit_hook(allow_fork):
     """Confines the code to its working directory (read + write) and the stdlib (read).
 
-    Defence in depth under namespaces, the main barrier in the `rlimits` fallback. The hook reads no
-    global and calls no builtin by name: all it uses is bound here as immutable values or private
-    copies, so patching os, builtins or this module later does not change its decisions. Paths are
-    normalised lexically; that is sound because links cannot be created (os.symlink/os.link are
-    refused) and os.open, which takes dir_fd, may only create new files, so no directory fd exists.
+    Defence in depth: the namespaces, Landlock and seccomp are the boundary (see isolation.py). The
+    hook is one closure with no helper: a helper function would be reachable from a traceback's
+    frame, and its closure cells writable. It reads no global and calls no builtin by name: what it
+    uses is bound here as immutable values (the mutable `recent` list only names files it re-reads),
+    so patching os, builtins or this module changes none of its decisions.
+    Paths are normalised lexically; that is sound because links cannot be created (os.symlink and
+    os.link are refused), no directory fd can exist (os.open may only create a new regular file, and
+    O_PATH is refused) and every dir_fd argument that an event shows is refused.
     """
+    import types
+
     cwd = os.getcwd()
-    read_roots = (cwd, os.path.dirname(os.__file__))
-    getcwd, getpid, error = os.getcwd, os.getpid, PermissionError
-    type_, str_, bytes_, int_ = type, str, bytes, int
+    stdlib = os.path.dirname(os.__file__)
+    read_roots, hidden = (cwd, stdlib), (stdlib + "/site-packages",)
+    dynload = stdlib + "/lib-dynload/"
+    getcwd, getpid, error, read_file = os.getcwd, os.getpid, PermissionError, open
+    type_, str_, bytes_, int_, len_ = type, str, bytes, int, len
     o_write = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-    o_new, o_dir = os.O_CREAT | os.O_EXCL, os.O_DIRECTORY
+    o_new, o_dir, o_path = os.O_CREAT | os.O_EXCL, os.O_DIRECTORY, getattr(os, "O_PATH", 0)
     blocked, prefixes, modules, devices = BLOCKED_EVENTS, BLOCKED_PREFIXES, BLOCKED_MODULES, DEVICES
-    path_events = dict(PATH_EVENTS)  # a copy nothing else can reach
-
-    def deny(what):
-        raise error(f"sandbox: {what} is not allowed")
-
-    def absolute(path):
-        if type_(path) is bytes_:
-            path = path.decode("utf-8", "surrogateescape")
-        if type_(path) is not str_:
-            deny(f"a path of type {type_(path).__name__} (use str)")
-        if not path.startswith("/"):
-            path = getcwd() + "/" + path
-        parts = []
-        for part in path.split("/"):
-            if part == "..":
-                if parts:
-                    parts.pop()
-            elif part and part != ".":
-                parts.append(part)
-        return "/" + "/".join(parts)
-
-    def check(path, write):
-        if path is None or type_(path) is int_:  # None: the cwd; an int: an fd already open
-            return
-        full = absolute(path)
-        if full in devices:
-            return
-        for root in (cwd,) if write else read_roots:
-            if full == root or full.startswith(root + "/"):
-                return
-        deny(f"{'writing' if write else 'reading'} {full}")
+    path_events = types.MappingProxyType(dict(PATH_EVENTS))  # read-only, the dict behind it unreachable
+    recent, keep = [], MARSHAL_RECENT
 
     def hook(event, args):
+        paths, write = (), False
         if event == "open":
             path, mode, flags = args
-            if mode is None and ((flags & o_new) != o_new or flags & o_dir):  # os.open
-                deny("os.open other than creating a new file (use open())")
+            if mode is None and ((flags & o_new) != o_new or flags & (o_dir | o_path)):  # os.open
+                raise error("sandbox: os.open other than creating a new file is not allowed (use open())")
             write = (flags & o_write) != 0 or (type_(mode) is str_ and (
                 "w" in mode or "a" in mode or "x" in mode or "+" in mode))
-            check(path, write)
+            paths = (path,)
         elif event in path_events:
-            positions, write = path_events[event]
-            for i in positions:
-                check(args[i], write)
+            positions, write, dir_fds = path_events[event]
+            for i in dir_fds:
+                if args[i] is not None and args[i] != -1:
+                    raise error(f"sandbox: {event} with dir_fd is not allowed")
+            paths = tuple(args[i] for i in positions)
         elif event in blocked or event.startswith(prefixes):
-            deny(event)
-        elif event == "import" and not modules.isdisjoint(args[0].split(".")):  # also "pkg._ctypes"
-            deny(f"importing {args[0]}")
-        elif event == "os.kill" and args[0] != getpid():
-            deny(f"signalling pid {args[0]}")
+            raise error(f"sandbox: {event} is not allowed")
+        elif event == "import":
+            name, filename = args[0], args[1]
+            parts = name.split(".") if type_(name) is str_ else [""]
+            for part in parts:  # a NUL or any odd character would pass a name check and load anyway
+                if not part.isidentifier() or part in modules:
+                    raise error(f"sandbox: importing {name!r} is not allowed")
+            if filename is not None and not (type_(filename) is str_ and filename.startswith(dynload)
+                                             and "/" not in filename[len_(dynload):]):
+                raise error(f"sandbox: loading an extension module from {filename!r} is not allowed")
+        elif event == "marshal.loads":
+            data = args[0]
+            for pyc in recent:  # the list is reachable from a traceback: trust none of its entries
+                if type_(pyc) is str_ and pyc.startswith(stdlib + "/") and pyc.endswith(".pyc") and (
+                        "/../" not in pyc and "/./" not in pyc and not pyc.startswith(hidden[0] + "/")):
+                    with read_file(pyc, "rb") as f:
+                        if f.read()[16:] == data:
+                            return
+            raise error("sandbox: marshal.loads is not allowed (hand-made code objects)")
+        elif event == "os.kill" and (type_(args[0]) is not int_ or args[0] != getpid()):
+            raise error(f"sandbox: signalling pid {args[0]} is not allowed")
         elif event == "os.fork" and not allow_fork:
-            deny("os.fork")
+            raise error("sandbox: os.fork is not allowed")
         elif event == "object.__setattr__" and args[1] == "__code__":
-            deny("replacing a function's __code__")
+            raise error("sandbox: replacing a function's __code__ is not allowed")
+        for path in paths:
+            if path is None or type_(path) is int_:  # None: the cwd; an int: an fd already open
+                continue
+            if type_(path) is bytes_:
+                path = path.decode("utf-8", "surrogateescape")
+            if type_(path) is not str_:
+                raise error(f"sandbox: a path of type {type_(path).__name__} (use str) is not allowed")
+            if not path.startswith("/"):
+                path = getcwd() + "/" + path
+            parts = []
+            for part in path.split("/"):
+                if part == "..":
+                    if parts:
+                        parts.pop()
+                elif part and part != ".":
+                    parts.append(part)
+            full = "/" + "/".join(parts)
+            if full in devices:
+                continue
+            inside = False
+            for root in (cwd,) if write else read_roots:
+                if full == root or full.startswith(root + "/"):
+                    inside = True
+            for root in hidden:
+                if full == root or full.startswith(root + "/"):
+                    inside = False
+            if not inside:
+                raise error(f"sandbox: {'writing' if write else 'reading'} {full} is not allowed")
+            if not write and full.endswith(".pyc") and full.startswith(stdlib + "/"):
+                recent.insert(0, full)
+                del recent[keep:]
 
     sys.addaudithook(hook)
 
@@ -156,6 +188,10 @@ def main():
         drop_root(request["drop_to"])
     set_limits(request["limits"])
     if request["audit"]:
+        import shutil
+
+        # rmtree (TemporaryDirectory's cleanup) walks by path, not through directory fds the hook refuses.
+        shutil._use_fd_functions = False
         install_audit_hook(request["allow_fork"])
     os.write(request["ready_fd"], b".")
     os.close(request["ready_fd"])

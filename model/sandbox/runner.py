@@ -1,10 +1,26 @@
-"""`run_python`: starts the sandboxed interpreter, feeds it the request, collects its capped output."""
+"""`run_python`: starts the sandboxed interpreter, feeds it the request, collects its capped output.
+
+It never downgrades silently. The strongest level that works runs (bwrap, then unshare, with a
+warning logged once when bwrap does not work); `rlimits`, which has no namespaces, runs only when the
+caller passes `allow_weak_isolation=True`: otherwise the call returns a refused SandboxResult
+(ok=False, isolation="none", the error says why and how to opt in), whatever forced the level.
+
+What `rlimits` cannot contain (isolation.py says what it does): the code runs as the caller's uid
+(root without capabilities, when the caller is root) on the host's filesystem, so it can stat paths
+and read symlinks anywhere, which tells which files exist, their sizes and times, and the host's pids
+in /proc (Landlock governs reading, writing and listing, not metadata); without Landlock in the
+kernel, only the audit hook keeps it from reading the caller's files and writing world-writable
+ones (and root's: it keeps the owner's rights); its disk use is measured by polling its directory,
+so a fast writer can pass the quota by what it writes in one poll interval (DISK_POLL_S) before it
+is killed; and it shares the host's kernel surface beyond what seccomp denies.
+"""
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import functools
 import json
+import logging
 import marshal
 import math
 import os
@@ -22,11 +38,17 @@ from model.sandbox import isolation
 from model.sandbox.isolation import LEVELS
 
 ENV_VAR = "SKILLRM_SANDBOX_ISOLATION"  # forces a level (e.g. "rlimits"), like the `isolation` argument
+WEAK = "rlimits"  # the level without namespaces: it needs allow_weak_isolation=True
+REFUSED = "none"  # SandboxResult.isolation when nothing ran
 SANDBOX_UIDS = range(1 << 20, 1 << 21)  # see _run
 FILE_BYTES = 16 << 20  # largest file the code may write
+DISK_BYTES = isolation.TMP_BYTES  # all its files together (the size of the private /tmp under namespaces)
+DISK_FILES = 2048  # files and directories at most in the rlimits level's directory (each poll walks them)
+DISK_POLL_S = 0.02  # how often the rlimits level's directory is measured
 OPEN_FILES = 64
 DRAIN_S = 2.0  # after a kill: how long to wait for every sandboxed process to be gone
 CHUNK = 1 << 16
+log = logging.getLogger(__name__)
 
 
 class SandboxError(RuntimeError):
@@ -40,7 +62,7 @@ class SandboxResult:
     stderr: str
     error: str | None  # one-line reason when not ok
     timed_out: bool
-    isolation: str  # "bwrap" | "unshare" | "rlimits": what was in force
+    isolation: str  # "bwrap" | "unshare" | "rlimits": what was in force; "none": refused, nothing ran
     wall_s: float
 
     def to_dict(self) -> dict:
@@ -54,54 +76,87 @@ class _Outcome:
     started: bool = False  # the bootstrap got as far as running the code
     timed_out: bool = False
     overflow: bool = False
+    disk_full: bool = False  # the rlimits level's files went past DISK_BYTES or DISK_FILES
     returncode: int = 0
 
 
 def run_python(code: str, inputs: dict | None = None, timeout_s: float = 5.0, memory_mb: int = 512,
                max_output_bytes: int = 65536, max_procs: int = 16, *, isolation: str | None = None,
-               audit: bool = True) -> SandboxResult:
+               audit: bool = True, allow_weak_isolation: bool = False) -> SandboxResult:
     """Runs untrusted `code` (stdlib only) with the keys of `inputs` as global variables.
 
     `max_output_bytes` caps stdout and stderr together; `max_procs` caps the processes and threads
     the code may have at once (itself included). `isolation` (or $SKILLRM_SANDBOX_ISOLATION) picks a
-    weaker level than the strongest available; `audit=False` leaves out the in-process audit hook,
-    which is only meant for tests of the outer layers. Raises ValueError/TypeError for bad arguments
-    and SandboxError when the sandbox cannot start, never for what the code does.
+    weaker level than the strongest available; `allow_weak_isolation=True` lets the `rlimits` level
+    (no namespaces) run, chosen or forced: without it such a call returns a refused result. `audit=False`
+    leaves out the in-process audit hook, which is only meant for tests of the outer layers. Raises
+    ValueError/TypeError for bad arguments and SandboxError when the sandbox cannot start, never for
+    what the code does; a level that is unavailable or not allowed is a result with ok=False.
     """
-    level = _choose(isolation)
+    level, refusal = _choose(isolation, allow_weak_isolation)
+    if refusal:
+        if not isinstance(code, str):
+            raise TypeError(f"code must be str, not {type(code).__name__}")
+        _globals(inputs)
+        return SandboxResult(False, "", "", refusal, False, REFUSED, 0.0)
     return _run(level, code, inputs, timeout_s, memory_mb, max_output_bytes, max_procs, audit)
 
 
 def available_levels() -> tuple[str, ...]:
     """The isolation levels that work on this host, strongest first (probed once each)."""
-    return tuple(level for level in LEVELS if _works(level))
+    return tuple(level for level in LEVELS if _probe(level) is None)
 
 
-def isolation_level() -> str:
-    """The strongest isolation available on this host."""
-    return available_levels()[0]
+def isolation_level(isolation: str | None = None, allow_weak_isolation: bool = False) -> str:
+    """The level `run_python` would run with these arguments (and $SKILLRM_SANDBOX_ISOLATION), or
+    "none" where it would refuse. Cheap after the first call: each level is probed once."""
+    level, refusal = _choose(isolation, allow_weak_isolation)
+    return REFUSED if refusal else level
 
 
 @functools.cache
-def _works(level: str) -> bool:
-    if level == "rlimits":
-        return True
-    if shutil.which(level) is None:
-        return False
+def _probe(level: str) -> str | None:
+    """None when `level` works on this host, else why not (it runs a trivial program once)."""
+    if level != WEAK and shutil.which(level) is None:
+        return f"`{level}` is not on PATH"
     try:
         result = _run(level, "print(6 * 7)", None, 10.0, 256, 4096, 16, True)
-    except SandboxError:
-        return False
-    return result.ok and result.stdout == "42\n"
+    except (SandboxError, OSError, RuntimeError, ImportError) as e:  # pyseccomp or libseccomp missing
+        return str(e).strip().splitlines()[-1][:300] if str(e).strip() else type(e).__name__
+    if not (result.ok and result.stdout == "42\n"):
+        return f"a trivial program failed: {result.error}"
+    return None
 
 
-def _choose(requested: str | None) -> str:
-    level = requested or os.environ.get(ENV_VAR) or isolation_level()
-    if level not in LEVELS:
-        raise ValueError(f"unknown sandbox isolation {level!r}; expected one of {LEVELS}")
-    if not _works(level):
-        raise ValueError(f"sandbox isolation {level!r} is not available on this host")
-    return level
+def _choose(requested: str | None, allow_weak: bool) -> tuple[str, str | None]:
+    """(level, None) to run, or (level, why it is refused)."""
+    forced = requested or os.environ.get(ENV_VAR)
+    if forced and forced not in LEVELS:
+        raise ValueError(f"unknown sandbox isolation {forced!r}; expected one of {LEVELS}")
+    if forced:
+        why = _probe(forced)
+        if why:
+            return forced, f"sandbox refused: isolation {forced!r} was requested but does not work here ({why})"
+        level = forced
+    else:
+        level = next((lv for lv in LEVELS if _probe(lv) is None), None)
+        if level is None:
+            reasons = "; ".join(f"{lv}: {_probe(lv)}" for lv in LEVELS)
+            return WEAK, f"sandbox refused: no isolation level works here ({reasons})"
+        if level != LEVELS[0]:
+            _warn_downgrade(level)
+    if level == WEAK and not allow_weak:
+        missing = "; ".join(f"{lv}: {_probe(lv)}" for lv in LEVELS if lv != WEAK)
+        how = "forced" if forced else "the only level that works here"
+        return level, (f"sandbox refused: only the weak 'rlimits' isolation ({how}) would run this code, "
+                       f"without namespaces ({missing}); pass allow_weak_isolation=True "
+                       "(CLI: --allow-weak-isolation) to run untrusted code with it anyway")
+    return level, None
+
+
+@functools.cache
+def _warn_downgrade(level: str) -> None:
+    log.warning("python sandbox: bwrap does not work here (%s); using %r isolation", _probe("bwrap"), level)
 
 
 def _run(level: str, code: str, inputs: dict | None, timeout_s: float, memory_mb: int, max_output_bytes: int,
@@ -110,36 +165,78 @@ def _run(level: str, code: str, inputs: dict | None, timeout_s: float, memory_mb
         raise TypeError(f"code must be str, not {type(code).__name__}")
     # As root, the child drops to a uid of its own, picked at random: RLIMIT_NPROC counts the processes
     # of a uid host-wide, and sandboxes running side by side must not share (or exhaust) one budget.
-    drop_to = secrets.choice(SANDBOX_UIDS) if level != "rlimits" else None
+    drop_to = secrets.choice(SANDBOX_UIDS) if level != WEAK else None
     request = {"code": code, "inputs": _globals(inputs), "drop_to": drop_to, "audit": audit,
-               "limits": _limits(level, timeout_s, memory_mb, max_procs), "allow_fork": level != "rlimits"}
+               "limits": _limits(level, timeout_s, memory_mb, max_procs), "allow_fork": level != WEAK}
     start = time.perf_counter()
     scratch = contextlib.nullcontext() if level == "bwrap" else tempfile.TemporaryDirectory(
         prefix="skillrm-sandbox-", ignore_cleanup_errors=True)  # cwd (rlimits) or mount point (unshare)
-    with scratch as host_dir:
+    with scratch as host_dir, contextlib.ExitStack() as fds:
         ready_r, ready_w = os.pipe()  # the child writes one byte here just before running the code
+        fds.callback(os.close, ready_r)
         request["ready_fd"] = ready_w
+        child_fds = [ready_w]
+        if level == "bwrap":
+            child_fds.append(_filter_fd(level))
         try:
-            proc = _spawn(level, host_dir, ready_w)
+            proc = _spawn(level, host_dir, child_fds)
         finally:
-            os.close(ready_w)  # the child has its copy
-        try:
-            with proc:  # marshal, not JSON: the child's interpreter is this one, and needs no import
-                out = _communicate(proc, marshal.dumps(request), ready_r, timeout_s, max_output_bytes)
-        finally:
-            os.close(ready_r)
+            for fd in child_fds:
+                os.close(fd)  # the child has its copies
+        watch = functools.partial(_disk_full, host_dir) if level == WEAK else None
+        with proc:  # marshal, not JSON: the child's interpreter is this one, and needs no import
+            out = _communicate(proc, marshal.dumps(request), ready_r, timeout_s, max_output_bytes, watch)
+        if watch and not out.disk_full:
+            out.disk_full = watch()  # it may have written the lot between two polls
     return _result(level, out, timeout_s, max_output_bytes, time.perf_counter() - start)
 
 
-def _spawn(level: str, host_dir: str | None, ready_fd: int) -> subprocess.Popen:
-    home = host_dir if level == "rlimits" else isolation.SANDBOX_TMP
+def _filter_fd(level: str) -> int:
+    """A pipe's read end holding the seccomp program, for `bwrap --seccomp FD`."""
+    from model.sandbox import seccomp
+
+    program = seccomp.program(level)
+    r, w = os.pipe()
+    try:
+        os.write(w, program)  # a few hundred bytes: far below a pipe's capacity
+    finally:
+        os.close(w)
+    return r
+
+
+def _spawn(level: str, host_dir: str | None, child_fds: list[int]) -> subprocess.Popen:
+    home = host_dir if level == WEAK else isolation.SANDBOX_TMP
+    argv = isolation.command(level, host_dir, child_fds[1] if level == "bwrap" else None)
     try:
         pipe = subprocess.PIPE
-        return subprocess.Popen(isolation.command(level, host_dir), stdin=pipe, stdout=pipe, stderr=pipe,
-                                env=isolation.environment(home), pass_fds=(ready_fd,),
-                                cwd=host_dir if level == "rlimits" else None, start_new_session=True)
+        return subprocess.Popen(argv, stdin=pipe, stdout=pipe, stderr=pipe, env=isolation.environment(home),
+                                pass_fds=child_fds, cwd=host_dir if level == WEAK else None,
+                                start_new_session=True)
     except OSError as e:
         raise SandboxError(f"cannot start the {level} sandbox: {e}") from e
+
+
+def _disk_full(root: str) -> bool:
+    """Whether the files below `root` take more than DISK_BYTES, or number more than DISK_FILES."""
+    used, count, stack = 0, 0, [root]
+    while stack:
+        try:
+            entries = os.scandir(stack.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                count += 1
+                if count > DISK_FILES:
+                    return True
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                used += max(st.st_blocks * 512, 0)
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+    return used > DISK_BYTES
 
 
 def _globals(inputs: dict | None) -> dict:
@@ -154,7 +251,7 @@ def _limits(level: str, timeout_s: float, memory_mb: int, max_procs: int) -> dic
     cpu = math.ceil(timeout_s) + 1  # the wall clock normally ends the run first
     wanted = {"RLIMIT_CPU": (cpu, cpu + 1), "RLIMIT_AS": (memory_mb << 20,) * 2,
               "RLIMIT_FSIZE": (FILE_BYTES,) * 2, "RLIMIT_NOFILE": (OPEN_FILES,) * 2, "RLIMIT_CORE": (0, 0)}
-    if level != "rlimits":  # outside namespaces it would count every process of the caller's uid
+    if level != WEAK:  # outside namespaces it would count every process of the caller's uid
         wanted["RLIMIT_NPROC"] = (max_procs,) * 2
     limits = {}
     for name, (soft, hard) in wanted.items():
@@ -166,8 +263,9 @@ def _limits(level: str, timeout_s: float, memory_mb: int, max_procs: int) -> dic
 
 
 def _communicate(proc: subprocess.Popen, request: bytes, ready_fd: int, timeout_s: float,
-                 cap: int) -> _Outcome:
-    """Writes the request, reads stdout/stderr up to `cap` bytes in all; kills on timeout or overflow.
+                 cap: int, watch=None) -> _Outcome:
+    """Writes the request, reads stdout/stderr up to `cap` bytes in all; kills on timeout or overflow,
+    or when `watch()` (called every DISK_POLL_S) says the disk quota is used up.
 
     After a kill it keeps reading (and discarding) until every pipe is closed, that is until every
     process of the sandbox is gone, so that nothing outlives the call.
@@ -199,6 +297,12 @@ def _communicate(proc: subprocess.Popen, request: bytes, ready_fd: int, timeout_
                 out.timed_out = True
                 kill(sel)
                 continue
+            if watch and not killed:
+                if watch():
+                    out.disk_full = True
+                    kill(sel)
+                    continue
+                remaining = min(remaining, DISK_POLL_S)
             for key, _ in sel.select(remaining):
                 if key.fileobj is proc.stdin:
                     if proc.stdin.closed:  # closed by a kill earlier in this batch
@@ -233,11 +337,34 @@ def _communicate(proc: subprocess.Popen, request: bytes, ready_fd: int, timeout_
 
 
 def _kill(proc: subprocess.Popen) -> None:
-    # The process group holds bwrap/unshare and, through --die-with-parent/--kill-child, the whole
-    # pid namespace goes with them; proc.kill() also reaches a child that left the group (setsid).
+    """SIGKILL to every process below `proc`, then to `proc` and its group.
+
+    Under namespaces one of them is the pid 1 of the sandbox's pid namespace (bwrap's init, or the
+    `sh` of the unshare level): when it dies the kernel kills everything in the namespace, whatever
+    sessions or groups the code made (no pid-1 survivor, no daemon). In `rlimits` the code cannot
+    start a process (seccomp), so `proc` is the whole tree. Children are found before `proc` dies,
+    while they are still below it.
+    """
+    for pid in _descendants(proc.pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.kill()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid`, parents before children (from /proc/PID/task/TID/children)."""
+    found, stack = [], [pid]
+    while stack:
+        parent = stack.pop()
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{parent}/task"):
+                with contextlib.suppress(OSError), open(f"/proc/{parent}/task/{task}/children") as f:
+                    children = [int(c) for c in f.read().split()]
+                    found += children
+                    stack += children
+    return found
 
 
 def _result(level: str, out: _Outcome, timeout_s: float, cap: int, wall_s: float) -> SandboxResult:
@@ -250,6 +377,8 @@ def _result(level: str, out: _Outcome, timeout_s: float, cap: int, wall_s: float
         error = f"timeout after {timeout_s:g}s"
     elif out.overflow:
         error = "output limit exceeded"
+    elif out.disk_full:
+        error = f"disk limit exceeded ({DISK_BYTES >> 20} MB or {DISK_FILES} files)"
     elif not out.started:
         raise SandboxError(f"the {level} sandbox failed to start (status {out.returncode}): "
                            f"{stderr.strip()[-2000:]}")
@@ -260,7 +389,7 @@ def _result(level: str, out: _Outcome, timeout_s: float, cap: int, wall_s: float
 
 def _exit_verdict(level: str, rc: int, stderr: str, timeout_s: float) -> tuple[bool, str | None, bool]:
     """(ok, error, timed_out) from the exit status: a signal shows as -N, or 128+N through bwrap."""
-    sig = -rc if rc < 0 else rc - 128 if level == "bwrap" and 128 < rc < 192 else 0
+    sig = -rc if rc < 0 else rc - 128 if level != WEAK and 128 < rc < 192 else 0
     if sig == signal.SIGXCPU:
         return False, f"timeout after {timeout_s:g}s (cpu time limit)", True
     if sig:
