@@ -205,7 +205,8 @@ def _headlines(m: dict[str, Any]) -> str:
 
 
 def _behaviour(m: dict[str, Any]) -> str:
-    rows = []
+    rows: list[list[Any]] = []
+    notes: list[str] = []
     for label, cells in m["results"].items():
         for setting, cell in cells.items():
             e = cell["extra"]
@@ -223,8 +224,11 @@ def _behaviour(m: dict[str, Any]) -> str:
                     num(e["generated_tokens_per_judgment"], 0),
                     num(e["judgments_per_s"], 3),
                     num(e["generated_tokens_per_s"], 1),
+                    ", ".join(e.get("sandbox_isolation") or []) or "–",
                 ]
             )
+            if e.get("constant_answer"):
+                notes.append(f"{label} / {setting}: the judge answered {e['constant_answer']} every time")
     return (
         table(
             [
@@ -240,9 +244,11 @@ def _behaviour(m: dict[str, Any]) -> str:
                 "gen tokens / j",
                 "judgments / s",
                 "gen tokens / s",
+                "sandbox",
             ],
             rows,
         )
+        + "".join(f"\n\nNote: {n}." for n in notes)
         if rows
         else "(no judgments)"
     )

@@ -43,6 +43,7 @@ class AgentConfig:
     seed: int = 0
     tool_budget: int | None = None     # None: the loaded skill's tool_budget
     sandbox_timeout_s: float = 5.0
+    allow_weak_isolation: bool = False  # let python_sandbox and code verifiers run without namespaces (opt-in)
     track_tokens: bool = False         # keep a TokenLedger per episode (RL): needs a token-level backend
     skills_dir: str = "skills"         # where skill packages live (relative to the repo root)
     skills: list[str] = field(default_factory=list)  # which packages the judge may load; [] = all
@@ -89,7 +90,8 @@ def new_episode(task: JudgeTask, order: list[int], setting: str, skills: Any, cf
                 sample_index: int = 0) -> Episode:
     cfg = cfg.resolved()
     env = JudgeEnv(task, order, setting, skills, tool_budget=cfg.tool_budget, allow_tie=cfg.allow_tie,
-                   sandbox_timeout_s=cfg.sandbox_timeout_s, compact=cfg.prompt_style == "compact")
+                   sandbox_timeout_s=cfg.sandbox_timeout_s, compact=cfg.prompt_style == "compact",
+                   allow_weak_isolation=cfg.allow_weak_isolation)
     catalog = skills.catalog_text() if get_setting(setting).tools else ""
     msgs = initial_messages(task, order, setting, catalog,
                             PromptOptions(max_candidate_chars=cfg.max_candidate_chars, allow_tie=cfg.allow_tie,
@@ -235,7 +237,7 @@ def to_trajectory(ep: Episode, teacher: str) -> Trajectory:
         latency_s=round((ep.ended or time.perf_counter()) - ep.started, 4),
         confidence=_float(ep.env.final_args.get("confidence")),
         meta={"parse": v.how or None, "parse_error": v.error, "sample_index": ep.sample_index,
-              "prompt_style": ep.prompt_style,
+              "prompt_style": ep.prompt_style, "isolation": ",".join(sorted(stats.isolation)) or None,
               "errors": ep.errors or None, "finish_reasons": [g.finish_reason for g in ep.generations]},
     )
 

@@ -165,4 +165,5 @@ def behaviour(rows: Sequence[Row]) -> dict[str, Any]:
         "forced_final_rate": _mean(rows, lambda r: bool(r.get("forced_final"))),
         "prompt_tokens_per_judgment": _mean(rows, lambda r: r.get("prompt_tokens") or 0),
         "generated_tokens": sum(int(r.get("completion_tokens") or 0) for r in rows),
+        "sandbox_isolation": sorted({lvl for r in rows for lvl in str(r.get("isolation") or "").split(",") if lvl}),
     }

@@ -53,11 +53,15 @@ def tool_specs(setting: str, style: str = "full") -> list[dict[str, Any]]:
     return TOOL_SPECS if get_setting(setting).tools and style != "compact" else []
 
 
+SANDBOX_RUNNERS = ("code_tests", "prompt_examples")  # runtime verifiers that execute candidate code
+
+
 @dataclass
 class ToolResult:
     content: str
     ok: bool = True
     final: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)  # not shown to the judge: e.g. the sandbox level
 
 
 @dataclass
@@ -66,6 +70,7 @@ class EnvStats:
     invalid_tool_calls: int = 0
     used_resources: list[str] = field(default_factory=list)
     loaded_skills: list[str] = field(default_factory=list)
+    isolation: set[str] = field(default_factory=set)  # sandbox levels that ran code in this episode
 
     def use(self, rid: str) -> None:
         if rid not in self.used_resources:
@@ -75,7 +80,7 @@ class EnvStats:
 class JudgeEnv:
     def __init__(self, task: JudgeTask, order: list[int], setting: str, skills: Any,
                  tool_budget: int | None = None, allow_tie: bool = True,
-                 sandbox_timeout_s: float = 5.0, compact: bool = False):
+                 sandbox_timeout_s: float = 5.0, compact: bool = False, allow_weak_isolation: bool = False):
         self.setting = setting
         self.prompt = task.prompt_text
         self.kind = task.kind
@@ -88,6 +93,7 @@ class JudgeEnv:
         self.tool_budget = tool_budget
         self.sandbox_timeout_s = sandbox_timeout_s
         self.compact = compact  # the compact prompt style: use_skill answers with the skill's short form
+        self.allow_weak_isolation = allow_weak_isolation
         self.stats = EnvStats()
         self.final: Verdict | None = None
         self.final_args: dict[str, Any] = {}
@@ -196,7 +202,14 @@ class JudgeEnv:
         if args is not None and not isinstance(args, dict):
             return self._invalid("args must be a JSON object")
         inp = VerifierInput(prompt=self.prompt, candidates=dict(self.candidates),
-                            resources=self.resources, args=dict(args or {}))
+                            resources=self.resources, args=dict(args or {}),
+                            allow_weak_isolation=self.allow_weak_isolation)
+        meta = {}
+        if spec.runner in SANDBOX_RUNNERS:
+            from model.sandbox import isolation_level
+
+            meta["isolation"] = isolation_level(allow_weak_isolation=self.allow_weak_isolation)
+            self.stats.isolation.add(meta["isolation"])
         try:
             result = run_verifier(spec.runner, inp)
         except VerifierError as e:
@@ -206,7 +219,7 @@ class JudgeEnv:
         for field_name in spec.requires:
             if getattr(self.resources, field_name, None):
                 self.stats.use(SAMPLE_PREFIX + field_name)
-        return ToolResult(_clip(result.to_text()))
+        return ToolResult(_clip(result.to_text()), meta=meta)
 
     def _tool_python_sandbox(self, code: str, reason: str = "") -> ToolResult:
         from model.sandbox import run_python
@@ -215,14 +228,15 @@ class JudgeEnv:
             return self._invalid("python_sandbox needs non-empty code")
         result = run_python(code, inputs={"prompt": self.prompt, "candidates": dict(self.candidates),
                                           "sample": self.sample_view()},
-                            timeout_s=self.sandbox_timeout_s)
+                            timeout_s=self.sandbox_timeout_s, allow_weak_isolation=self.allow_weak_isolation)
         self.history.append(("python_sandbox", result))
+        self.stats.isolation.add(result.isolation)
         out = result.stdout.strip() or "(no output)"
         if not result.ok:
             out += f"\nError: {result.error}"
             if result.stderr.strip():
                 out += "\n" + result.stderr.strip()[-800:]
-        return ToolResult(_clip(out), ok=result.ok)
+        return ToolResult(_clip(out), ok=result.ok, meta={"isolation": result.isolation})
 
     def _tool_final_answer(self, verdict: Any = None, confidence: Any = None, used_resources: Any = None,
                            reason: str = "") -> ToolResult:

@@ -267,3 +267,17 @@ def test_token_ledger_with_a_real_model(tiny_model_dir):
     run_episodes(backend, [ep], cfg)
     _check_ledger(ep.ledger, seen)
     assert len(seen) == ep.steps
+
+
+def test_the_sandbox_level_that_ran_is_recorded_and_a_refusal_is_never_silent(monkeypatch):
+    from model.sandbox import isolation_level
+
+    code = tool_call("python_sandbox", code="print(len(candidates))")
+    policy = ScriptedBackend(script(code, tool_call("final_answer", verdict="A")))
+    [traj] = run_agent(policy, [(MATH, [0, 1])], "skill_fair")
+    level = isolation_level()
+    assert traj.meta["isolation"] == level and level in ("bwrap", "unshare", "none")
+    monkeypatch.setenv("SKILLRM_SANDBOX_ISOLATION", "rlimits")  # the weak level, without the opt-in
+    [refused] = run_agent(policy, [(MATH, [0, 1])], "skill_fair")
+    tool_out = next(m["content"] for m in refused.messages if m["role"] == "tool")
+    assert refused.meta["isolation"] == "none" and "allow_weak_isolation" in tool_out

@@ -24,6 +24,7 @@ class VerifierInput:
     candidates: dict[str, str]
     resources: Resources = field(default_factory=Resources)
     args: dict[str, Any] = field(default_factory=dict)
+    allow_weak_isolation: bool = False  # code runners: let the sandbox run without namespaces (opt-in)
 
     def get(self, name: str, from_args: bool = True) -> Any:
         """A resource field: the sample's resource first, else (when allowed) the judge's argument."""

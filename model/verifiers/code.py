@@ -129,15 +129,19 @@ print({token!r})
 
 
 def run_tests(code: str, tests: str, entry_point: str | None = None, timeout_s: float = 10.0,
-              memory_mb: int = 512) -> TestOutcome:
-    """Runs `code` followed by `tests` in the sandbox; passed when every test ran without error."""
-    from model.sandbox import run_python
+              memory_mb: int = 512, allow_weak_isolation: bool = False) -> TestOutcome:
+    """Runs `code` followed by `tests` in the sandbox; passed when every test ran without error. Raises
+    SandboxError when the sandbox refuses to run (no namespaces and no opt-in): that is no verdict on the
+    code."""
+    from model.sandbox import REFUSED, SandboxError, run_python
 
     if not code.strip():
         return TestOutcome(False, "no code found")
     token = "TESTS_PASSED_" + secrets.token_hex(8)
     result = run_python(build_program(code, tests, entry_point, token), timeout_s=timeout_s,
-                        memory_mb=memory_mb)
+                        memory_mb=memory_mb, allow_weak_isolation=allow_weak_isolation)
+    if result.isolation == REFUSED:
+        raise SandboxError(result.error or "the sandbox refused to run")
     if result.timed_out:
         return TestOutcome(False, f"timed out after {timeout_s:g}s", True)
     if result.ok and token in result.stdout:

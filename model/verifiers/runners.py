@@ -140,7 +140,7 @@ def code_tests(inp: VerifierInput) -> VerifierResult:
         if needs_entry and not ep and code:
             return {"passed": False, "error": "cannot tell which function check() should call "
                     "(give metadata.entry_point or args.entry_point)", "timed_out": False}
-        outcome = run_tests(code, tests, ep, timeout_s=CODE_TIMEOUT_S)
+        outcome = run_tests(code, tests, ep, timeout_s=CODE_TIMEOUT_S, allow_weak_isolation=inp.allow_weak_isolation)
         return {"passed": outcome.passed, "error": outcome.error, "timed_out": outcome.timed_out}
 
     # candidates run concurrently: each is its own sandboxed process, so time limits overlap
@@ -163,7 +163,8 @@ def prompt_examples(inp: VerifierInput) -> VerifierResult:
     if tests is None:
         per = {lab: {"passed": None} for lab in inp.candidates}
         return VerifierResult("prompt_examples", per, "the prompt states no input/output examples to run")
-    res = code_tests(VerifierInput(prompt=inp.prompt, candidates=inp.candidates, args={"tests": tests}))
+    res = code_tests(VerifierInput(prompt=inp.prompt, candidates=inp.candidates, args={"tests": tests},
+                                   allow_weak_isolation=inp.allow_weak_isolation))
     n = len(tests.splitlines())
     return VerifierResult("prompt_examples", res.per_candidate, f"{n} examples from the prompt; {res.summary}",
                           res.decisive, res.favours)
