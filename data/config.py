@@ -26,6 +26,8 @@ class SourceSpec:
     source:    a preference/benchmark adapter by `name` (data.sources SOURCES) on `path` (file, folder or
                Hub id); `options` go to the loader (e.g. mapping, split, config_name).
     optional:  skip (with a message) instead of failing when `path` does not exist.
+    heldout_only: every task of this source goes to the held-out split: a source no training stage
+               draws from (e.g. a public math set, or synthetic problems of unseen families).
     """
 
     kind: str = "synthetic"
@@ -35,6 +37,7 @@ class SourceSpec:
     limit: int | None = None
     kinds: list[str] = field(default_factory=lambda: ["arithmetic", "constraints", "code"])
     optional: bool = False
+    heldout_only: bool = False
     options: dict[str, Any] = field(default_factory=dict)
 
 

@@ -78,6 +78,9 @@ def build_tasks(cfg: DataConfig, rejects: Rejects) -> tuple[list[JudgeTask], lis
         tasks = load_spec(spec, cfg, rejects)
         if tasks is None:
             continue
+        if spec.heldout_only:
+            for t in tasks:
+                t.meta["split"] = "heldout"
         all_tasks.extend(tasks)
         for t in tasks:
             counts = per_source.setdefault(t.source, Counter())

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from data.builders import synth_arithmetic, synth_code, synth_constrained_math, synth_constraints
@@ -47,6 +48,31 @@ CODE_PROMPTS = (
 )
 CODE_LEADS = ("", "Here is the function:\n\n", "Sure! Here's an implementation:\n\n", "This should work:\n\n")
 RANDOM_TESTS = {"easy": 2, "medium": 3, "hard": 5}
+FAMILY_SPLITS = ("all", "seen", "unseen")
+# Families (story templates, constraint types, function specs) that `families="seen"` never draws: a
+# held-out-only source built with `families="unseen"` then tests judging on problems of a new shape.
+UNSEEN = {"templates": ("garden", "change"),
+          "constraints": ("startend:quotation", "keywords:frequency", "detectable_format:title"),
+          "specs": ("gcd", "chunk", "count_vowels", "running_max")}
+
+
+@dataclass(frozen=True)
+class Families:
+    templates: tuple
+    constraints: tuple[str, ...]
+    specs: tuple
+
+    @classmethod
+    def of(cls, split: str) -> Families:
+        if split not in FAMILY_SPLITS:
+            raise ValueError(f"families must be one of {FAMILY_SPLITS}, got {split!r}")
+
+        def keep(items, name, unseen):
+            return tuple(x for x in items if split == "all" or (name(x) in unseen) == (split == "unseen"))
+
+        return cls(templates=keep(synth_arithmetic.TEMPLATES, lambda t: t.__name__.strip("_"), UNSEEN["templates"]),
+                   constraints=keep(synth_constraints.MENU, str, UNSEEN["constraints"]),
+                   specs=keep(synth_code.SPECS, lambda sp: sp.name, UNSEEN["specs"]))
 EXAMPLE_SHARE = 0.75  # code prompts that state input/output examples (as HumanEval and MBPP prompts do)
 
 
@@ -60,13 +86,17 @@ def generate_synthetic(
     heldout_fraction: float = 0.1,
     verify: bool = True,
     rejects: Rejects | None = None,
+    families: str = "all",
 ) -> list[JudgeTask]:
     """`n` tasks cycling through `kinds`; `difficulty` weights easy / medium / hard.
 
     verify=False skips only the sandbox runs of the code kind (e.g. for statistics over many tasks);
     those tasks carry meta["proved"] = False. With `split`, tasks of the other split are skipped and
-    generation continues until `n` tasks of the requested split exist.
+    generation continues until `n` tasks of the requested split exist. `families`: all | seen (never the
+    UNSEEN templates, constraint types and specs) | unseen (only those; source names end in "-unseen").
     """
+    pool = Families.of(families)
+    suffix = "-unseen" if families == "unseen" else ""
     kinds = tuple(kinds)
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
@@ -86,7 +116,7 @@ def generate_synthetic(
         require_sandbox()
     factories = {
         k: PairFactory(
-            source=f"synthetic-{k}",
+            source=f"synthetic-{k}{suffix}",
             builder="synthetic",
             domain=DOMAINS[k],
             split=split,
@@ -100,11 +130,11 @@ def generate_synthetic(
         if index > 50 * n + 100:
             raise RuntimeError(f"synthetic: produced only {len(out)} of {n} tasks (split={split!r})")
         kind = kinds[index % len(kinds)]
-        uid = f"synthetic-{kind}:{seed}:{index}"
+        uid = f"synthetic-{kind}{suffix}:{seed}:{index}"
         index += 1
         if not factories[kind].wanted(uid):
             continue
-        task = make_task(kind, uid, seed, weights, factories[kind], verify)
+        task = make_task(kind, uid, seed, weights, factories[kind], verify, pool)
         if task is None:
             if rejects is not None:
                 rejects.add("synthetic", index - 1, f"{kind}: no provable pair in {MAX_ATTEMPTS} draws", uid)
@@ -114,13 +144,15 @@ def generate_synthetic(
 
 
 def make_task(
-    kind: str, uid: str, seed: int, weights: Mapping[str, float], factory: PairFactory, verify: bool = True
+    kind: str, uid: str, seed: int, weights: Mapping[str, float], factory: PairFactory, verify: bool = True,
+    pool: Families | None = None,
 ) -> JudgeTask | None:
+    pool = pool or Families.of("all")
     rng = random.Random(f"{seed}\x00{uid}")
     level = rng.choices(list(weights), weights=list(weights.values()))[0]
     for attempt in range(MAX_ATTEMPTS):
         draw = random.Random(f"{seed}\x00{uid}\x00{attempt}")
-        task = _MAKERS[kind](draw, level, uid, factory, verify)
+        task = _MAKERS[kind](draw, level, uid, factory, verify, pool)
         if task is not None:
             task.meta["difficulty"] = level
             return task
@@ -131,9 +163,9 @@ def make_task(
 
 
 def _arithmetic(
-    rng: random.Random, level: str, uid: str, factory: PairFactory, verify: bool
+    rng: random.Random, level: str, uid: str, factory: PairFactory, verify: bool, pool: Families
 ) -> JudgeTask | None:
-    pair = synth_arithmetic.make_pair(rng, level)
+    pair = synth_arithmetic.make_pair(rng, level, pool.templates)
     if pair is None:
         return None
     answer = pair["answer"]
@@ -153,9 +185,9 @@ def _arithmetic(
 
 
 def _constraints(
-    rng: random.Random, level: str, uid: str, factory: PairFactory, verify: bool
+    rng: random.Random, level: str, uid: str, factory: PairFactory, verify: bool, pool: Families
 ) -> JudgeTask | None:
-    pair = synth_constraints.make_pair(rng, level)
+    pair = synth_constraints.make_pair(rng, level, pool.constraints)
     if pair is None:
         return None
     cons = pair["constraints"]
@@ -177,9 +209,9 @@ def _constraints(
 
 
 def _constrained_math(
-    rng: random.Random, level: str, uid: str, factory: PairFactory, verify: bool
+    rng: random.Random, level: str, uid: str, factory: PairFactory, verify: bool, pool: Families
 ) -> JudgeTask | None:
-    pair = synth_constrained_math.make_pair(rng, level)
+    pair = synth_constrained_math.make_pair(rng, level, pool.templates)
     if pair is None:
         return None
     c = pair["constraints"][0]
@@ -201,8 +233,10 @@ def _constrained_math(
     )
 
 
-def _code(rng: random.Random, level: str, uid: str, factory: PairFactory, verify: bool) -> JudgeTask | None:
-    spec = rng.choice(synth_code.SPECS)
+def _code(
+    rng: random.Random, level: str, uid: str, factory: PairFactory, verify: bool, pool: Families
+) -> JudgeTask | None:
+    spec = rng.choice(pool.specs)
     code = synth_code.implementation(spec, with_docstring=rng.random() < 0.5)
     tests = synth_code.tests_for(spec, rng, RANDOM_TESTS[level])
     lead = rng.choice(CODE_LEADS)

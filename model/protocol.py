@@ -153,6 +153,17 @@ class JudgeProtocol:
         return path
 
     @classmethod
+    def for_data(cls, data_path: str | Path) -> JudgeProtocol | None:
+        """The protocol data.render wrote for a rendered format: in the format folder, or next to a
+        `<format>.jsonl` in the folder `<format>/`."""
+        p = Path(data_path)
+        for folder in (p, p.parent / p.stem, p.parent):
+            found = cls.load(folder) if folder.is_dir() else None
+            if found is not None:
+                return found
+        return None
+
+    @classmethod
     def load(cls, folder: str | Path) -> JudgeProtocol | None:
         """The protocol saved in `folder` (a model or data folder), or None when it has none."""
         path = Path(folder).expanduser() / PROTOCOL_FILE

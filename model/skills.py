@@ -207,13 +207,16 @@ class SkillPackage:
         return "\n".join(lines)
 
     def short_text(self, setting: str, sample_fields: Collection[str] | None = None) -> str:
-        """The skill in brief (the compact prompt style's use_skill): its description, then the verifiers
-        and rubrics this setting allows, one `id: description` line each; view_resource gives the rest."""
-        rows = [r for r in self.resources_for(setting, sample_fields=sample_fields)
-                if r.implementation_kind == "runtime_verifier" or r.type in ("rubric", "aggregation_policy")]
-        lines = [" ".join(self.description.split()), "Run or read (the full procedure: view_resource on "
-                 "policy.aggregation and the rubrics):"]
-        lines += [f"- {r.id}: {r.description}" for r in rows]
+        """The skill in brief (the compact prompt style's use_skill): its description, the verifiers this
+        setting allows (`id: description`), and the ids of its rubrics and policies (view_resource)."""
+        rows = self.resources_for(setting, sample_fields=sample_fields)
+        verifiers = [f"- {r.id}: {r.description}" for r in rows if r.implementation_kind == "runtime_verifier"]
+        docs = [r.id for r in rows if r.type in ("rubric", "aggregation_policy")]
+        lines = [" ".join(self.description.split())]
+        if verifiers:
+            lines += ["Verifiers (run_resource):", *verifiers]
+        if docs:
+            lines.append("Read with view_resource: " + ", ".join(docs) + ".")
         return "\n".join(lines)
 
     def content_hash(self) -> str:

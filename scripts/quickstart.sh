@@ -2,9 +2,11 @@
 # The main job, end to end, on the embedded default model (SmolLM2-135M-Instruct) and a CPU:
 #   1. set-up (.venv, requirements) if missing
 #   2. data.generate + data.render: verifiable tasks, skill trajectories, direct-judge data (same tasks)
-#   3. train.sft twice on identical tasks and labels: skill-SFT and direct-judge SFT
+#   3. train.sft twice on identical tasks, labels and inputs: skill-SFT (skill_fair + skill_operational
+#      trajectories) and direct-judge SFT (the same judgments as verdicts, from the same inputs)
 #   4. (QUICKSTART_RL=1) train.rl: GRPO from the skill-SFT checkpoint
-#   5. eval.run on held-out pairs: base direct judge, base skill prompting, direct-SFT, skill-SFT
+#   5. eval.run on held-out pairs, the 2x2 grid {direct, skill} x {fair, operational inputs}: the base
+#      model in all four settings, each SFT judge in the settings it was trained on
 #   6. OUT/report.md, OUT/metrics.json, OUT/quickstart.png; the table is printed last
 # Every stage is one CLI with its config under configs/; run any of them alone with the same flags.
 # QUICKSTART_OUT (default outputs/quickstart) moves the outputs; QUICKSTART_TOY=1 runs it at toy size.
@@ -21,7 +23,8 @@ if [ "$OUT" != outputs/quickstart ]; then  # the config's held-out path is outpu
   EVAL+=("benchmarks=[{name: generic, path: $OUT/data/heldout.jsonl, label: heldout}]")
 fi
 if [ "${QUICKSTART_TOY:-0}" = "1" ]; then  # the same wiring at toy size (tests/test_quickstart.py)
-  DATA+=("sources=[{kind: synthetic, n: 24}]" "decontam.enabled=false")
+  DATA+=("sources=[{kind: synthetic, n: 24}, {kind: synthetic, n: 4, options: {families: unseen}, heldout_only: true}]"
+         "decontam.enabled=false")
   SFT=(--config configs/train/sft_tiny.yaml "model_config.vocab_size=49152" "max_seq_len=1024")
   EVAL+=("limit=3" "agent.max_new_tokens=8" "agent.max_steps=2")
 fi
@@ -45,14 +48,14 @@ if [ "${QUICKSTART_RL:-0}" = "1" ]; then
     "data_path=$OUT/data/rl.jsonl" "heldout_path=$OUT/data/heldout.jsonl" "output_dir=$OUT/rl"
 fi
 stage eval.base python -m eval.run "${EVAL[@]}" model=smollm2-135m model_label=base \
-  "settings=[baseline,skill_operational]" "output_dir=$OUT/eval/base"
+  "settings=[baseline,baseline_operational,skill_fair,skill_operational]" "output_dir=$OUT/eval/base"
 stage eval.direct_sft python -m eval.run "${EVAL[@]}" "model=$OUT/sft_direct/final_model" model_label=direct-sft \
-  "settings=[baseline]" "output_dir=$OUT/eval/direct_sft"
+  "output_dir=$OUT/eval/direct_sft"
 stage eval.skill_sft python -m eval.run "${EVAL[@]}" "model=$OUT/sft_skill/final_model" model_label=skill-sft \
-  "settings=[skill_operational]" "output_dir=$OUT/eval/skill_sft"
+  "output_dir=$OUT/eval/skill_sft"
 if [ "${QUICKSTART_RL:-0}" = "1" ]; then
   stage eval.skill_rl python -m eval.run "${EVAL[@]}" "model=$OUT/rl/final_model" model_label=skill-rl \
-    "settings=[skill_operational]" "output_dir=$OUT/eval/skill_rl"
+    "output_dir=$OUT/eval/skill_rl"
 fi
 echo "=== stage times (s):"; cat "$OUT/timings.tsv"
 python scripts/quickstart_report.py "$OUT"

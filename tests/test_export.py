@@ -73,7 +73,7 @@ def test_export_reloads_generates_and_carries_everything(full_run, tmp_path):
         assert entry["sha256"] == lib.get(name).content_hash()
         assert (out / "skills" / name / "SKILL.md").exists()
     card = (out / "README.md").read_text()
-    for needle in ("python -m model.judge --model", "--setting skill_operational", "| rewardbench2 |",
+    for needle in ("python -m model.judge --model", "settings skill_operational", "| rewardbench2 |",
                    "Rendered skill runs.", "## Training config", "reward_judge", "final loss"):
         assert needle in card, needle
     assert "license: mit" not in card  # the data card's front matter is not pasted
@@ -151,20 +151,45 @@ def test_no_push_without_the_flag(full_run, tmp_path, monkeypatch):
     assert ex.main(["--checkpoint", str(full_run), "--output", str(tmp_path / "o"), "--skills", "none"]) == 0
 
 
-def test_judge_config_records_the_prompt_style_the_data_was_rendered_with(tmp_path):
-    """An export remembers how its judge was trained to run; model.judge uses it by default."""
-    from model.loading import judge_defaults
-    from train.export import judge_config_from_data
+def test_an_exported_judge_is_judged_with_its_training_prompt_byte_for_byte(tmp_path, data_dir):
+    """data.render's protocol -> train.sft's final_model -> train.export -> model.judge with no protocol flags."""
+    import shutil
+    import subprocess
+    import sys
 
-    data = tmp_path / "data"
-    (data / "sft_skill").mkdir(parents=True)
-    (data / "render_config.yaml").write_text(
-        "teacher:\n  settings: [skill_fair]\n  agent:\n    prompt_style: compact\n")
-    cfg = judge_config_from_data(str(data / "sft_skill"))
-    assert cfg["prompt_style"] == "compact" and cfg["settings"] == ["skill_fair"]
-    assert judge_config_from_data(str(tmp_path / "elsewhere"))["prompt_style"] == "full"
-    export_dir = tmp_path / "export"
-    export_dir.mkdir()
-    (export_dir / "judge_config.json").write_text(json.dumps(cfg))
-    assert judge_defaults(str(export_dir))["prompt_style"] == "compact"
-    assert judge_defaults("smollm2-135m") == {}
+    from model.agent import load_skills
+    from model.judging import load_tasks
+    from model.prompts import PromptOptions, initial_messages
+    from model.protocol import JudgeProtocol
+    from train.export import main
+
+    data = tmp_path / "sft_skill"
+    shutil.copytree(data_dir, data)
+    trained = JudgeProtocol(settings=["skill_fair"], prompt_style="compact", max_steps=2, max_new_tokens=4)
+    trained.save(data)
+    run = tmp_path / "run"
+    train_tiny(run, data, "model_config.vocab_size=49152")  # the judge prompt uses the whole tokenizer
+    assert JudgeProtocol.load(run / "final_model") == JudgeProtocol.load(data)
+    out = tmp_path / "export"
+    assert main(["--checkpoint", str(run), "--output", str(out), "--skills", "none", "--no-verify"]) == 0
+    assert JudgeProtocol.load(out).same_behaviour(trained)
+    assert "settings skill_fair, prompt style" in (out / "README.md").read_text()
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(json.dumps({"id": "p", "prompt": "2+2?", "chosen": "4", "rejected": "5"}) + "\n")
+    judged = tmp_path / "j.jsonl"
+    res = subprocess.run([sys.executable, "-m", "model.judge", "--model", str(out), "--input", str(pairs),
+                          "--output", str(judged), "--save-messages", "--no-progress"],
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert "differs from the judge's trained protocol" not in res.stderr
+    rows = [json.loads(x) for x in judged.read_text().splitlines()]
+    assert {r["setting"] for r in rows} == {"skill_fair"} and all(r["steps"] <= 2 for r in rows)
+    [task] = load_tasks(pairs)
+    catalog = load_skills(__import__("model.agent", fromlist=["AgentConfig"]).AgentConfig()).catalog_text()
+    for r in rows:
+        expected = initial_messages(task, r["order"], "skill_fair", catalog, PromptOptions(style="compact"))
+        assert r["messages"][:2] == expected
+    warned = subprocess.run([sys.executable, "-m", "model.judge", "--model", str(out), "--input", str(pairs),
+                             "--output", str(tmp_path / "k.jsonl"), "--prompt-style", "full", "--no-progress"],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert warned.returncode == 0 and "differs from the judge's trained protocol (prompt_style='compact')" in warned.stderr

@@ -49,11 +49,15 @@ def test_quickstart_toy_wiring_and_determinism(tmp_path):
         for f in ("report.md", "metrics.json", "quickstart.png", "timings.tsv"):
             assert (out / f).exists(), f
         runs.append(json.loads((out / "metrics.json").read_text()))
-        assert "| judge | setting | pair accuracy" in res.stdout  # the table is printed last
-        assert res.stdout.rstrip().splitlines()[-1].startswith(("- skill SFT", "Stage times"))
-    judges = {r["judge"] for r in runs[0]["judges"]}
-    assert judges == {"base model, direct judge", "base model, skill prompting", "direct-judge SFT",
-                      "skill SFT (ours)"}
+        assert "| judge | fair inputs | operational inputs |" in res.stdout  # the report is printed last
+        assert res.stdout.rstrip().splitlines()[-1].startswith("Stage times")
+    cells = {(r["judge"], r["setting"]) for r in runs[0]["judges"]}
+    assert cells == {("base model, direct judge", "baseline"), ("base model, direct judge", "baseline_operational"),
+                     ("base model, skill prompting", "skill_fair"),
+                     ("base model, skill prompting", "skill_operational"),
+                     ("direct-judge SFT", "baseline"), ("direct-judge SFT", "baseline_operational"),
+                     ("skill SFT (ours)", "skill_fair"), ("skill SFT (ours)", "skill_operational")}
+    assert "skill SFT (ours) [skill_fair] - direct-judge SFT [baseline]" in runs[0]["margins"]
     assert _stable(runs[0]) == _stable(runs[1])  # seeded: two runs give the same table
 
 
@@ -96,9 +100,10 @@ def test_full_quickstart_report(full_quickstart):
     assert set(judges) >= {"base model, direct judge", "base model, skill prompting", "direct-judge SFT",
                            "skill SFT (ours)"}
     assert all(r["pairs"] == judges["skill SFT (ours)"]["pairs"] > 0 for r in judges.values())
-    assert "skill SFT (ours) - direct-judge SFT" in metrics["margins"]
+    for skill, direct in (("skill_fair", "baseline"), ("skill_operational", "baseline_operational")):
+        assert f"skill SFT (ours) [{skill}] - direct-judge SFT [{direct}]" in metrics["margins"]
     report = (out / "report.md").read_text()
-    assert "held-out" in report and "Margins" in report
+    assert "The 2x2 grid" in report and "Margins" in report and "CPU:" in report
 
 
 @pytest.mark.slow

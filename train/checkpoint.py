@@ -58,12 +58,14 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state(state["cuda"])
 
 
-def write_metadata(ckpt: Path, cfg, tokenizer, lm, state: dict[str, Any]) -> None:
-    """Rank 0: the non-DeepSpeed files of a checkpoint."""
+def write_metadata(ckpt: Path, cfg, tokenizer, lm, state: dict[str, Any], protocol=None) -> None:
+    """Rank 0: the non-DeepSpeed files of a checkpoint (and the judging protocol it is trained for)."""
     from train.modeling import base_causal_lm
 
     ckpt.mkdir(parents=True, exist_ok=True)
     save_config(cfg, ckpt)
+    if protocol is not None:
+        protocol.save(ckpt)
     tokenizer.save_pretrained(ckpt / "tokenizer")
     base = base_causal_lm(lm)
     base.config.save_pretrained(ckpt / "model_config")
@@ -75,13 +77,13 @@ def write_metadata(ckpt: Path, cfg, tokenizer, lm, state: dict[str, Any]) -> Non
 
 
 def save_checkpoint(engine, output_dir: str | Path, step: int, cfg, tokenizer, lm, state: dict[str, Any],
-                    rank: int, keep_last: int = 0) -> Path:
+                    rank: int, keep_last: int = 0, protocol=None) -> Path:
     """Collective: every rank must call it."""
     import torch.distributed as dist
 
     ckpt = Path(output_dir) / tag_for(step)
     if rank == 0:
-        write_metadata(ckpt, cfg, tokenizer, lm, state)
+        write_metadata(ckpt, cfg, tokenizer, lm, state, protocol)
     dist.barrier()
     torch.save(rng_state(), ckpt / f"rng_state_{rank}.pt")
     engine.save_checkpoint(str(output_dir), tag=ckpt.name, client_state={"trainer_state": state})
@@ -124,10 +126,12 @@ def resolve_checkpoint(path: str | Path) -> Path:
     raise FileNotFoundError(f"{p}: neither a checkpoint (no {STATE_FILE}) nor a run dir with checkpoints")
 
 
-def save_final_model(engine, lm, out_dir: str | Path, tokenizer, rank: int, zero3: bool) -> Path | None:
+def save_final_model(engine, lm, out_dir: str | Path, tokenizer, rank: int, zero3: bool,
+                     protocol=None) -> Path | None:
     """Collective. Writes the trained weights as a from_pretrained folder (a LoRA adapter folder with
-    LoRA). Under ZeRO-3 the parameters are gathered layer by layer onto rank 0 first: saving the
-    partitioned module directly would write empty tensors."""
+    LoRA), with the judging protocol (judge_config.json) the model was trained for. Under ZeRO-3 the
+    parameters are gathered layer by layer onto rank 0 first: saving the partitioned module directly
+    would write empty tensors."""
     from train.loss import strip_wrapper_prefix
 
     out = Path(out_dir)
@@ -139,6 +143,8 @@ def save_final_model(engine, lm, out_dir: str | Path, tokenizer, rank: int, zero
         sd = strip_wrapper_prefix(sd)
         lm.save_pretrained(out, state_dict=sd, safe_serialization=True)
         tokenizer.save_pretrained(out)
+        if protocol is not None:
+            protocol.save(out)
     import torch.distributed as dist
 
     dist.barrier()

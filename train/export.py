@@ -26,14 +26,15 @@ import torch
 from huggingface_hub import HfApi
 
 from model.config import REPO_ROOT, load_config, to_dict
-from model.loading import JUDGE_CONFIG
+from model.protocol import JudgeProtocol
 from train.checkpoint import STATE_FILE, resolve_checkpoint
 from train.config import SFTConfig
 
 DTYPES = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16,
           "float32": torch.float32, "fp32": torch.float32}
-JUDGE_USAGE = ("python -m model.judge --model {path} --setting {setting} --prompt-style {style} "
-               "--input pairs.jsonl --output judgments.jsonl")
+JUDGE_USAGE = ("# judge_config.json holds the protocol it was trained with (settings {settings}, prompt style\n"
+               "# {style}); model.judge, eval.run and the reward functions read it from the folder.\n"
+               "python -m model.judge --model {path} --input pairs.jsonl --output judgments.jsonl")
 
 
 # what the embedded model.loading specs are on the Hub (for the card's base_model)
@@ -224,7 +225,7 @@ def _fmt(v: Any) -> str:
 
 def model_card(out: Path, cfg: SFTConfig, state: dict[str, Any], run_dir: Path, skills: dict[str, Any] | None,
                lora_merged: bool | None, dtype: torch.dtype, repo_id: str | None,
-               eval_dir: Path | None = None, judge_cfg: dict[str, Any] | None = None) -> str:
+               eval_dir: Path | None = None, protocol: JudgeProtocol | None = None) -> str:
     base = cfg.model or f"random init ({(cfg.model_config or {}).get('model_type')}, from model_config)"
     summary = run_summary(run_dir)
     data_stats = _read_json(run_dir / "data_stats.json") or {}
@@ -274,10 +275,9 @@ def model_card(out: Path, cfg: SFTConfig, state: dict[str, Any], run_dir: Path, 
         parts.append("## Skill packages\n\nSnapshotted in `skills/` (`skill_manifest.json`); the judge should run "
                      "with exactly these versions.\n\n| skill | version | sha256 |\n|---|---|---|\n"
                      + "\n".join(f"| {n} | {s['version']} | `{s['sha256'][:16]}…` |" for n, s in skills.items()))
-    judge_cfg = judge_cfg or {}
-    usage = JUDGE_USAGE.format(path=repo_id or "<export_dir>",
-                               setting=(judge_cfg.get("settings") or ["skill_operational"])[0],
-                               style=judge_cfg.get("prompt_style", "full"))
+    protocol = protocol or JudgeProtocol()
+    usage = JUDGE_USAGE.format(path=repo_id or "<export_dir>", settings=", ".join(protocol.settings),
+                               style=protocol.prompt_style)
     parts.append("## Usage\n\n```bash\n" + usage + "\n```\n\nOr as a plain chat model:\n\n```python\n"
                  "from transformers import AutoModelForCausalLM, AutoTokenizer\n"
                  f"tok = AutoTokenizer.from_pretrained(\"{repo_id or '<export_dir>'}\")\n"
@@ -290,21 +290,12 @@ def model_card(out: Path, cfg: SFTConfig, state: dict[str, Any], run_dir: Path, 
 
 # ------------------------------------------------------------------------------------------- hub
 
-def judge_config_from_data(data_path: str) -> dict[str, Any]:
-    """How the judge was trained to be run, read from the rendered data's render_config.yaml (the data
-    config of data.render): the teacher's prompt style and settings. model.judge reads it back."""
-    import yaml
-
+def trained_protocol(ckpt: Path, data_path: str) -> JudgeProtocol:
+    """How the judge was trained to be run: the checkpoint's judge_config.json (train.sft / train.rl write
+    it), else the rendered data's (data.render writes it), else the defaults."""
     from model.config import resolve_path
 
-    p = resolve_path(data_path)
-    for folder in (p, p.parent):
-        cfg_file = folder / "render_config.yaml"
-        if cfg_file.is_file():
-            teacher = (yaml.safe_load(cfg_file.read_text()) or {}).get("teacher") or {}
-            return {"prompt_style": (teacher.get("agent") or {}).get("prompt_style", "full"),
-                    "settings": teacher.get("settings") or ["skill_operational"], "source": str(cfg_file)}
-    return {"prompt_style": "full", "settings": ["skill_operational"], "source": None}
+    return JudgeProtocol.load(ckpt) or JudgeProtocol.for_data(resolve_path(data_path)) or JudgeProtocol()
 
 
 def push_to_hub(folder: Path, repo_id: str, private: bool) -> str:
@@ -367,11 +358,11 @@ def export(checkpoint: str | Path, output: str | Path, merge_lora: bool = False,
             manifest = snapshot_skills(out, root, skills)
         except ImportError:
             warnings.warn("model.skills not available: no skill snapshot", stacklevel=2)
-    judge_cfg = judge_config_from_data(cfg.data_path)
-    (out / JUDGE_CONFIG).write_text(json.dumps(judge_cfg, indent=1))
+    protocol = trained_protocol(ckpt, cfg.data_path)
+    protocol.save(out)
     (out / "README.md").write_text(
         model_card(out, cfg, state, ckpt.parent, manifest, (merge_lora if lora else None), tdtype, push,
-                   Path(eval_dir) if eval_dir else None, judge_cfg),
+                   Path(eval_dir) if eval_dir else None, protocol),
         encoding="utf-8")
     from model.config import save_config
 

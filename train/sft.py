@@ -29,6 +29,7 @@ prepare_accelerator_env()  # before anything imports deepspeed
 import torch  # noqa: E402
 
 from model.config import config_arg_parser, load_config, save_config  # noqa: E402
+from model.protocol import JudgeProtocol  # noqa: E402
 from train import checkpoint as ckpt_lib  # noqa: E402
 from train.config import SFTConfig, grad_accum_steps, validate  # noqa: E402
 from train.data import (  # noqa: E402
@@ -147,7 +148,7 @@ def setup(cfg: SFTConfig, data: SFTData | None = None, tokenizer: Any = None) ->
     engine = make_engine(CausalLMLoss(lm, fused_ce=fused, selective=base_type in FUSED_CE_MODEL_TYPES),
                          cfg, ds_config, total)
     run = Run(cfg, d, precision, tokenizer, lm, engine, batcher, ds_config, attn_mode, total, n_params, liger,
-              extras={"hf_ds_config": keep_alive})
+              extras={"hf_ds_config": keep_alive, "protocol": JudgeProtocol.for_data(cfg.data_path)})
     log0(d, f"world={d.world_size} device={d.device.type} precision={precision} zero={zero_stage(ds_config)} "
             f"attn={attn_impl} packed_attention={attn_mode} liger={liger} fused_ce={fused} "
             f"params={n_params / 1e6:.1f}M trainable={n_trainable / 1e6:.2f}M")
@@ -256,7 +257,8 @@ def step_metrics(run: Run, r: StepResult, step: int) -> dict[str, Any]:
 
 def save(run: Run, step: int) -> Path:
     return ckpt_lib.save_checkpoint(run.engine, run.cfg.output_dir, step, run.cfg, run.tokenizer, run.lm,
-                                    trainer_state(run, step), run.dist.rank, run.cfg.keep_last)
+                                    trainer_state(run, step), run.dist.rank, run.cfg.keep_last,
+                                    protocol=run.extras["protocol"])
 
 
 def fit(run: Run) -> list[dict[str, Any]]:
@@ -290,7 +292,7 @@ def fit(run: Run) -> list[dict[str, Any]]:
             save(run, step)
         if step >= run.total_steps and cfg.save_final_model:
             out = ckpt_lib.save_final_model(run.engine, run.lm, Path(cfg.output_dir) / "final_model",
-                                             run.tokenizer, d.rank, run.zero3)
+                                             run.tokenizer, d.rank, run.zero3, protocol=run.extras["protocol"])
             log0(d, f"final model: {out}")
     finally:
         logger.close()

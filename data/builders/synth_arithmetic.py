@@ -344,9 +344,9 @@ def render(problem: Problem, executed: list[tuple[Step, int, int, str, int]], st
     return "\n".join(lines)
 
 
-def make_pair(rng: random.Random, level: str) -> dict[str, Any] | None:
+def make_pair(rng: random.Random, level: str, templates: tuple = TEMPLATES) -> dict[str, Any] | None:
     """{question, good, bad, answer, error, template} or None when this draw admits no error."""
-    template = rng.choice(TEMPLATES)
+    template = rng.choice(templates)
     problem = template(rng, level)
     correct = solve(problem)
     if correct is None:

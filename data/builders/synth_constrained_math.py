@@ -44,9 +44,9 @@ def _rule(rng: random.Random) -> tuple[str, dict[str, Any], Callable[[str], str]
     return kind, {}, lambda t: f'"{t}"'
 
 
-def make_pair(rng: random.Random, level: str) -> dict[str, Any] | None:
+def make_pair(rng: random.Random, level: str, templates: tuple = synth_arithmetic.TEMPLATES) -> dict[str, Any] | None:
     """{prompt, good, bad, answer, constraints, violated, perturbation} or None when the draw fails its proof."""
-    base = synth_arithmetic.make_pair(rng, level)
+    base = synth_arithmetic.make_pair(rng, level, templates)
     if base is None:
         return None
     iid, kwargs, follow = _rule(rng)

@@ -124,18 +124,18 @@ SIZES = {"easy": (3, 4), "medium": (4, 7), "hard": (7, 10)}
 N_CONSTRAINTS = {"easy": (1,), "medium": (1, 2), "hard": (2,)}
 
 
-def pick_constraints(rng: random.Random, level: str) -> list[str]:
+def pick_constraints(rng: random.Random, level: str, menu: tuple[str, ...] = MENU) -> list[str]:
     n = rng.choice(N_CONSTRAINTS[level])
     while True:
-        ids = rng.sample(MENU, n)
+        ids = rng.sample(menu, n)
         if n == 1 or frozenset(ids) not in CONFLICTS:
             return ids
 
 
-def make_pair(rng: random.Random, level: str) -> dict[str, Any] | None:
+def make_pair(rng: random.Random, level: str, menu: tuple[str, ...] = MENU) -> dict[str, Any] | None:
     """{prompt, good, bad, constraints, violated, perturbation} or None when this draw fails its proof."""
     topic = rng.choice(TOPICS)
-    ids = pick_constraints(rng, level)
+    ids = pick_constraints(rng, level, menu)
     kwargs: dict[str, dict[str, Any]] = {i: {} for i in ids}
     good = _compose(rng, topic, ids, kwargs, level)
     constraints = [{"id": i, "kwargs": kwargs[i]} for i in ids]
