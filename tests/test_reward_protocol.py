@@ -1,5 +1,5 @@
 """Every reward entry point judges with the judge's trained protocol (judge_config.json in its model
-folder) unless told otherwise: JudgeReward and verl's compute_score (the shared reward)."""
+folder) unless told otherwise: JudgeReward, verl's compute_score (the shared reward) and the server CLI."""
 import json
 import warnings
 
@@ -13,6 +13,7 @@ from model.prompts import PromptOptions, initial_messages
 from model.protocol import BASELINE, SKILL_FAIR, SKILL_OPERATIONAL, JudgeProtocol
 from model.records import JudgeTask, Resources
 from model.reward import ENV_VARS, JudgeReward, compute_score
+from model.reward.server import build_parser, reward_from_args
 from tests.test_reward import QUESTION, RIGHT, Recorder, length_judge
 
 
@@ -92,3 +93,13 @@ def test_compute_score_reads_the_protocol_of_its_model(compact_judge, monkeypatc
     assert 0.0 <= compute_score("src", RIGHT, "18", {"question": QUESTION}) <= 1.0
     [shared] = shared_mod._SHARED.values()
     assert shared.setting == SKILL_FAIR and shared.agent.prompt_style == "compact"
+
+
+def test_the_server_cli_reads_the_protocol_and_its_flags_override_it(compact_judge):
+    backend = ["--backend", "scripted:tests.test_reward:length_judge"]
+    reward = reward_from_args(build_parser().parse_args(["--model", str(compact_judge), *backend]))
+    assert reward.setting == SKILL_FAIR and reward.agent.prompt_style == "compact" and reward.agent.max_steps == 5
+    with pytest.warns(UserWarning, match="max_steps=3 differs"):
+        reward = reward_from_args(build_parser().parse_args(["--model", str(compact_judge), "--max-steps", "3",
+                                                             "--setting", SKILL_OPERATIONAL, *backend]))
+    assert reward.setting == SKILL_OPERATIONAL and reward.agent.max_steps == 3
