@@ -28,6 +28,14 @@ def local_server(argv: list[str], port: int, log_path: Path, timeout_s: float = 
     """Runs argv (a server listening on 127.0.0.1:port) in its own process group, yields its base URL
     once GET /health answers 200, and stops the whole group afterwards. The server's output goes to
     log_path, whose tail is shown when it dies or never becomes healthy."""
+    with local_server_process(argv, port, log_path, timeout_s, env) as (_, url):
+        yield url
+
+
+@contextmanager
+def local_server_process(argv: list[str], port: int, log_path: Path, timeout_s: float = 180,
+                         env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen, str]]:
+    """local_server, yielding (the server's process, its base URL): for tests that signal it themselves."""
     url = f"http://127.0.0.1:{port}"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -36,11 +44,11 @@ def local_server(argv: list[str], port: int, log_path: Path, timeout_s: float = 
             deadline = time.time() + timeout_s
             while not _healthy(url):
                 if proc.poll() is not None:
-                    pytest.fail(f"{argv[:3]} exited with {proc.returncode}:\n{_tail(log_path)}")
+                    pytest.fail(f"{argv[:3]} exited with {proc.returncode}:\n{tail(log_path)}")
                 if time.time() > deadline:
-                    pytest.fail(f"{argv[:3]}: no healthy /health within {timeout_s:.0f} s:\n{_tail(log_path)}")
+                    pytest.fail(f"{argv[:3]}: no healthy /health within {timeout_s:.0f} s:\n{tail(log_path)}")
                 time.sleep(0.3)
-            yield url
+            yield proc, url
         finally:
             _stop(proc)
 
@@ -66,5 +74,5 @@ def _stop(proc: subprocess.Popen) -> None:
             continue
 
 
-def _tail(path: Path, chars: int = 3000) -> str:
+def tail(path: Path, chars: int = 3000) -> str:
     return path.read_text(errors="replace")[-chars:]

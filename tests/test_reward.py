@@ -1,19 +1,17 @@
-"""The judge as a policy reward (model/reward.py): TRL's reward-function contract, verl's compute_score,
-pointwise and pairwise rewards, failures and timeouts. Scripted judges; the real verifiers run."""
-import importlib.util
+"""The judge as a policy reward (model/reward/core.py): TRL's reward-function contract, pointwise and
+pairwise rewards, failures, timeouts and cancellation, how the backend is given. Scripted judges; the
+real verifiers run."""
 import math
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-import model.reward as reward_mod
 from model.agent import AgentConfig, tool_call
+from model.backends import BackendConfig, LazyBackend
 from model.backends.scripted import ScriptedBackend
-from model.reward import TIMEOUT_ERROR, JudgeReward, compute_score, compute_score_batch
+from model.reward import TIMEOUT_ERROR, JudgeReward, RewardSample, backend_for
 
-REPO = Path(__file__).resolve().parent.parent
 QUESTION = "Tom has 3 boxes of 6 apples. How many apples does he have?"
 RIGHT = "3 boxes x 6 apples = 18 apples. The answer is 18."
 WRONG = "3 + 6 = 9. The answer is 9."
@@ -282,68 +280,51 @@ def test_a_backend_exception_propagates_when_it_happens_in_time():
         reward(prompts=["q"], completions=["c"])
 
 
-# --- verl ----------------------------------------------------------------------------------------------
+def test_a_call_budget_and_a_cancel_event_stop_the_call():
+    def policy(req):
+        time.sleep(0.05)
+        return tool_call("list_resources")  # never answers
 
-@pytest.fixture
-def verl_env(monkeypatch):
-    """compute_score configured through the SKILLRM_REWARD_* env vars; the backend factory returns the
-    scripted math judge and records how it was asked to build the backend."""
-    built = []
+    reward = JudgeReward(backend=ScriptedBackend(policy), setting="skill_fair", agent=AgentConfig(max_steps=50))
+    samples = [RewardSample(prompt=QUESTION, completion="a"), RewardSample(prompt=QUESTION, completion="b")]
+    t0 = time.perf_counter()
+    results = reward.score(samples, budget_s=0.2)
+    assert time.perf_counter() - t0 < 0.6
+    assert [r.timed_out for r in results] == [True, True] and reward.last_stats["timeouts"] == 2
 
-    def fake_make_backend(kind, model, **options):
-        built.append((kind, model, options))
-        return ScriptedBackend(math_judge, name=f"fake-{kind}")
-
-    monkeypatch.setattr(reward_mod, "make_backend", fake_make_backend)
-    monkeypatch.setattr(reward_mod, "_SHARED", {})
-    for var in reward_mod.ENV_VARS.values():
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("SKILLRM_REWARD_MODEL", "my-judge")
-    monkeypatch.setenv("SKILLRM_REWARD_SETTING", "skill_operational")
-    monkeypatch.setenv("SKILLRM_REWARD_MODE", "pointwise")
-    monkeypatch.setenv("SKILLRM_REWARD_BACKEND", "openai")
-    monkeypatch.setenv("SKILLRM_REWARD_BASE_URL", "http://127.0.0.1:8000/v1")
-    return built
+    cancel = threading.Event()
+    threading.Timer(0.2, cancel.set).start()
+    t0 = time.perf_counter()
+    results = reward.score(samples, cancel=cancel)  # no budget: only the event stops it
+    assert 0.15 < time.perf_counter() - t0 < 0.6
+    assert all(r.timed_out and r.reward == 0.0 for r in results)
+    reward._worker.join(2.0)
+    assert not reward._worker.is_alive()
 
 
-def test_verl_compute_score_is_env_configured_and_built_once(verl_env):
-    info = {"split": "train", "index": 0, "question": QUESTION}
-    right = compute_score("openai/gsm8k", RIGHT, "18", info)
-    wrong = compute_score(data_source="openai/gsm8k", solution_str=WRONG, ground_truth="18", extra_info=info)
-    assert isinstance(right, float) and right == pytest.approx(8 / 9) and wrong == pytest.approx(1 / 9)
-    assert verl_env == [("openai", "my-judge", {"base_urls": ["http://127.0.0.1:8000/v1"]})]  # one shared judge
-    [shared] = reward_mod._SHARED.values()
-    assert shared.setting == "skill_operational" and shared.mode == "pointwise" and shared.total_stats["calls"] == 2
+# --- backends --------------------------------------------------------------------------------------------
+
+def test_the_backend_is_a_backend_a_config_or_a_kind_with_shorthand_options():
+    scripted = ScriptedBackend(length_judge)
+    assert backend_for("m", scripted) is scripted
+    lazy = backend_for("served-judge", "openai", base_url="http://127.0.0.1:9/v1,http://127.0.0.1:10/v1")
+    assert isinstance(lazy, LazyBackend) and lazy.cfg.kind == "openai"
+    assert lazy.cfg.urls() == ["http://127.0.0.1:9/v1", "http://127.0.0.1:10/v1"]
+    assert backend_for("m", "hf", batch_size=4).cfg.batch_size == 4
+    cfg = BackendConfig(kind="openai", base_urls=["http://127.0.0.1:9/v1"], concurrency=3)
+    assert backend_for("m", cfg).cfg is cfg
+    assert backend_for("m").cfg.kind == "hf"
+    with pytest.raises(ValueError, match="only go with a backend kind"):
+        backend_for("m", cfg, batch_size=4)
+    with pytest.raises(ValueError, match="base_urls"):
+        JudgeReward("served-judge", backend="openai")  # refused when built, not at the first call
 
 
-def test_verl_compute_score_dict_batch_and_reward_kwargs(verl_env, monkeypatch):
-    monkeypatch.setenv("SKILLRM_REWARD_RETURN_DICT", "1")
-    out = compute_score("gsm8k", RIGHT, 18, {"prompt": [{"role": "user", "content": QUESTION}]})
-    assert out == {"score": pytest.approx(8 / 9), "judge_ok": 1.0, "judge_timeout": 0.0, "judge_tool_calls": 2.0}
-    # reward_kwargs from custom_reward_function.reward_kwargs override the env; unknown keys are ignored
-    batch = compute_score_batch(data_sources=["a", "b"], solution_strs=[RIGHT, WRONG], ground_truths=["18", "18"],
-                                extra_infos=[{"question": QUESTION}, {"question": QUESTION}],
-                                return_dict=False, num_examine=3)
-    assert batch == [pytest.approx(8 / 9), pytest.approx(1 / 9)]
-    # a ground truth mapping of resource fields becomes the sample's resources
-    gt = {"reference": "18", "checklist": ["states the total"]}
-    assert compute_score("x", RIGHT, gt, {"question": QUESTION}, return_dict=False) == pytest.approx(8 / 9)
-    with pytest.raises(ValueError, match="extra_info"):
-        compute_score("x", RIGHT, "18", {"index": 3})
-
-
-def test_verl_loads_the_file_by_path_like_custom_reward_function(monkeypatch):
-    """verl: importlib.util.spec_from_file_location("custom_module", path) then getattr(module, name)."""
-    for var in reward_mod.ENV_VARS.values():
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("SKILLRM_REWARD_BACKEND", "scripted:tests.test_reward:math_judge")
-    monkeypatch.setenv("SKILLRM_REWARD_MODE", "pointwise")
-    spec = importlib.util.spec_from_file_location("custom_module", REPO / "model" / "reward.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    fn = module.compute_score
-    assert fn("openai/gsm8k", RIGHT, "18", {"question": QUESTION}) == pytest.approx(8 / 9)
-    assert fn("openai/gsm8k", WRONG, "18", {"question": QUESTION}) == pytest.approx(1 / 9)
+def test_a_scripted_kind_is_built_on_first_use():
+    reward = JudgeReward(backend="scripted:tests.test_reward:length_judge", setting="baseline")
+    assert reward.describe_backend() == "scripted:tests.test_reward:length_judge:smollm2-135m"
+    assert reward(prompts=[QUESTION], completions=["x" * 30]) == [pytest.approx(3 / 9)]
+    assert reward.describe_backend() == "scripted:length_judge"
 
 
 # --- real models (slow) ----------------------------------------------------------------------------------

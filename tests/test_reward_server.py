@@ -1,5 +1,6 @@
-"""The reward server (model/serve_reward.py) in OpenRLHF's remote-RM format: query splitting, the HTTP
-contract (in-process uvicorn on a free 127.0.0.1 port), request batching, errors, timeouts, the CLI."""
+"""The reward server (model/reward/server.py) in OpenRLHF's remote-RM format (model/reward/openrlhf.py):
+query splitting, the HTTP contract (in-process uvicorn on a free 127.0.0.1 port), request batching,
+errors, timeouts, the CLI. Limits, fairness and shutdown: tests/test_reward_server_limits.py."""
 import subprocess
 import sys
 import threading
@@ -12,7 +13,8 @@ import requests
 
 from model.backends.scripted import ScriptedBackend
 from model.reward import JudgeReward
-from model.serve_reward import clean_prompt, create_app, label_fields, split_query
+from model.reward.openrlhf import clean_prompt, label_fields, split_query
+from model.reward.server import create_app
 from tests.local_server import free_port, local_server
 from tests.test_reward import QUESTION, RIGHT, WRONG, Recorder, length_judge, math_judge
 
@@ -159,7 +161,7 @@ def test_concurrent_requests_are_batched_into_one_judge_call():
         for body, out in zip(bodies, outs):  # every request gets its own samples' rewards, in order
             expected = [(min(10, 1 + len(c) // 10) - 1) / 9 for c in body["responses"]]
             assert out["rewards"] == pytest.approx(expected)
-        assert app.state.batcher.batches == 1 and batch_sizes == [6]
+        assert app.state.scheduler.batches == 1 and batch_sizes == [6]
 
 
 def test_judge_timeout_and_request_timeout():
@@ -170,28 +172,36 @@ def test_judge_timeout_and_request_timeout():
     judge_timeout = JudgeReward(backend=ScriptedBackend(slow), setting="baseline", timeout_s=0.2, failure_reward=0.0)
     with InProcessServer(create_app(judge_timeout)) as srv:
         out = requests.post(f"{srv.url}/get_reward", json={"prompts": ["q"], "responses": ["r"]}, timeout=30).json()
-        assert out["rewards"] == [0.0] and out["extra_logs"]["judge_timeout"] == [1.0]
+        assert out["rewards"] == [0.0] and out["extra_logs"]["judge_timeout"] == [1.0] and out["timed_out"] == 1
+        assert out["errors"] == ["timeout"]
     time.sleep(1.0)  # let the overrunning step finish
-    request_timeout = JudgeReward(backend=ScriptedBackend(slow), setting="baseline")
-    with InProcessServer(create_app(request_timeout, request_timeout_s=0.2)) as srv:
+    request_timeout = JudgeReward(backend=ScriptedBackend(slow), setting="baseline", failure_reward=0.1)
+    with InProcessServer(create_app(request_timeout, request_timeout_s=0.3)) as srv:
+        t0 = time.perf_counter()
         r = requests.post(f"{srv.url}/get_reward", json={"prompts": ["q"], "responses": ["r"]}, timeout=30)
-        assert r.status_code == 504 and "timed out" in r.json()["error"]
+        assert time.perf_counter() - t0 < 0.9  # answered at the request's deadline, not when the judge is done
+        out = r.json()
+        assert r.status_code == 200 and out["rewards"] == [0.1] and out["timed_out"] == 1
+        assert out["errors"][0].startswith("request timeout") and out["extra_logs"]["judge_timeout"] == [1.0]
+        health = requests.get(f"{srv.url}/health", timeout=10).json()
+        assert health["queue"]["request_timeouts"] == 1 and health["request_timeout_s"] == 0.3
 
 
 # --- the CLI ---------------------------------------------------------------------------------------------
 
 def test_cli_help():
-    out = subprocess.run([sys.executable, "-m", "model.serve_reward", "--help"], cwd=REPO, capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "model.reward.server", "--help"], cwd=REPO, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0
-    for flag in ("--model", "--port", "--host", "--setting", "--mode", "--backend", "--base-url", "--batch-size",
-                 "--timeout", "--request-timeout", "--failure-reward", "--batch-window-ms"):
+    for flag in ("--model", "--port", "--host", "--setting", "--mode", "--prompt-style", "--backend", "--base-url",
+                 "--batch-size", "--timeout", "--request-timeout", "--failure-reward", "--batch-window-ms",
+                 "--max-body-mb", "--max-request-samples", "--max-batch-samples"):
         assert flag in out.stdout
 
 
 def test_cli_serves_openrlhf_requests_as_a_subprocess(tmp_path):
     port = free_port()
-    argv = [sys.executable, "-m", "model.serve_reward", "--model", "scripted-judge", "--port", str(port), "--host",
+    argv = [sys.executable, "-m", "model.reward.server", "--model", "scripted-judge", "--port", str(port), "--host",
             "127.0.0.1", "--backend", "scripted:tests.test_reward:math_judge", "--setting", "skill_operational",
             "--mode", "pointwise", "--timeout", "30"]
     with local_server(argv, port, tmp_path / "serve.log", timeout_s=120) as url:
@@ -206,7 +216,7 @@ def test_cli_with_a_real_hf_model(tiny_model_dir, tmp_path):
     """The hf backend end to end: a random tiny Llama mostly fails to give a verdict; the server still answers
     with one number per sample and reports the failures per sample."""
     port = free_port()
-    argv = [sys.executable, "-m", "model.serve_reward", "--model", str(tiny_model_dir), "--port", str(port),
+    argv = [sys.executable, "-m", "model.reward.server", "--model", str(tiny_model_dir), "--port", str(port),
             "--backend", "hf", "--setting", "baseline", "--max-new-tokens", "8", "--batch-size", "2",
             "--timeout", "120"]
     with local_server(argv, port, tmp_path / "serve.log", timeout_s=300) as url:
