@@ -12,7 +12,7 @@ skill judge in the same column see the same inputs; only the way of judging diff
 A `JudgeProtocol` is how a trained judge judges: the settings it learned, its prompt style, tie policy
 and limits. data.render writes it (judge_config.json) next to the rendered data, train.sft / train.rl
 carry it into their checkpoints, train.export into the exported folder, and every judging entry point
-(eval.run, model.judge, JudgeReward, verl's compute_score, model.serve_reward, the in-training eval)
+(eval.run, model.judge, JudgeReward, verl's compute_score, model.reward.server, the in-training eval)
 reads it from the model folder. An explicit setting that differs from the trained one warns once, naming both.
 
 This is the only module that spells a setting name.

@@ -192,4 +192,5 @@ def test_an_exported_judge_is_judged_with_its_training_prompt_byte_for_byte(tmp_
     warned = subprocess.run([sys.executable, "-m", "model.judge", "--model", str(out), "--input", str(pairs),
                              "--output", str(tmp_path / "k.jsonl"), "--prompt-style", "full", "--no-progress"],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
-    assert warned.returncode == 0 and "differs from the judge's trained protocol (prompt_style='compact')" in warned.stderr
+    assert warned.returncode == 0
+    assert "differs from the judge's trained protocol (prompt_style='compact')" in warned.stderr

@@ -115,7 +115,7 @@ def test_every_readme_command_runs(full_quickstart, tmp_path):
     for cmd in readme_commands():
         if cmd in setup or cmd in ran:
             continue
-        if "serve_reward" in cmd:
+        if "model.reward.server" in cmd:
             _run_server(cmd, tmp_path / "serve.log")
             continue
         res = subprocess.run(cmd, shell=True, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=1800)

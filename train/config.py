@@ -91,8 +91,11 @@ class SFTConfig:
     """A name under configs/deepspeed/ (zero2 | zero3 | zero3_offload) or a path to a DeepSpeed JSON;
     its "auto" values are filled from this config."""
     precision: str = "auto"
-    """auto = bf16 on GPU, fp32 on CPU. amp_bf16 = fp32 master weights with a bf16 torch.autocast forward
-    (DeepSpeed's torch_autocast): on CPUs with AVX512-BF16 several times faster than fp32."""
+    """auto | fp32 | bf16 | amp_bf16. auto (train/precision.py) = bf16 on a GPU with native bf16, else
+    fp32; on a CPU amp_bf16 where a probe measures bf16 matmuls faster than fp32 (AVX512-BF16, AMX), else
+    fp32 (on an AVX2-only CPU bf16 is emulated, ~30x slower). amp_bf16 = fp32 master weights with a bf16
+    torch.autocast forward (DeepSpeed's torch_autocast). bf16 = bf16 weights (GPU only). The resolved
+    value and its reason are logged and noted in the saved config.yaml."""
 
     # ------------------------------------------------------------------ output
     output_dir: str = "outputs/sft"

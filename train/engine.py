@@ -83,14 +83,6 @@ def init_distributed() -> Dist:
     return Dist(dist.get_rank(), dist.get_world_size(), local_rank, device)
 
 
-def resolve_precision(cfg: SFTConfig) -> str:
-    if cfg.precision == "auto":
-        return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
-    if cfg.precision == "bf16" and not torch.cuda.is_available():
-        raise ValueError("precision=bf16 needs a GPU; on CPU use fp32 or amp_bf16 (bf16 autocast, fp32 weights)")
-    return cfg.precision
-
-
 # ---------------------------------------------------------------------------------------- ZeRO config
 
 def load_ds_template(name_or_path: str) -> dict[str, Any]:
@@ -114,7 +106,11 @@ def _fill(node: Any, values: dict[str, Any], path: str = "") -> Any:
 
 
 def build_ds_config(cfg: SFTConfig, world_size: int, precision: str, hidden_size: int | None) -> dict[str, Any]:
-    """The DeepSpeed config with every "auto" filled (batch sizes, clipping, bf16, bucket sizes)."""
+    """The DeepSpeed config with every "auto" filled (batch sizes, clipping, bf16, bucket sizes).
+    `precision` is the resolved one (train.precision): bf16 turns on DeepSpeed's bf16 mode (bf16
+    weights, fp32 optimizer masters); amp_bf16 keeps fp32 weights and adds DeepSpeed's torch_autocast."""
+    if precision not in ("fp32", "bf16", "amp_bf16"):
+        raise ValueError(f"build_ds_config needs a resolved precision (train.precision.resolve), got {precision!r}")
     template = load_ds_template(cfg.deepspeed)
     h = hidden_size or 1024
     values = {

@@ -23,6 +23,7 @@ import json
 import random
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,12 +44,12 @@ from train.engine import (  # noqa: E402
     init_distributed,
     make_engine,
     quiet_deepspeed,
-    resolve_precision,
     zero_stage,
 )
 from train.grpo import RewardConfig, group_advantages, judge_reward, policy_loss  # noqa: E402
 from train.judge_eval import judge_accuracy, load_heldout  # noqa: E402
 from train.metrics_log import MetricsLogger  # noqa: E402
+from train.precision import annotate_saved_config, resolve  # noqa: E402
 
 
 @dataclass
@@ -246,7 +247,12 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
                          f"the rank's episodes ({episodes_per_rank}) by micro_batch_size ({cfg.micro_batch_size})")
     cfg.global_batch_size = cfg.tasks_per_step * cfg.group_size
     validate(cfg)
-    precision = resolve_precision(cfg)
+    choice = resolve(cfg.precision)
+    precision = choice.precision
+    if d.is_main:
+        print(f"[rl] precision: {choice.summary()}", flush=True)
+        if choice.warning:
+            warnings.warn(choice.warning, stacklevel=1)
     ds_config = build_ds_config(cfg, d.world_size, precision, None)
     if zero_stage(ds_config) == 3:
         raise ValueError("train.rl generates with each rank's full weights: use deepspeed=zero2 (or zero0)")
@@ -271,7 +277,7 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
         state = ckpt_lib.load_checkpoint(engine, out, d.rank)
         start = int(state["global_step"]) if state else 0
     if d.is_main:
-        save_config(cfg, out)
+        annotate_saved_config(save_config(cfg, out), choice)
     n_params, n_trainable = count_params(lm)
     if d.is_main:
         print(f"[rl] world={d.world_size} precision={precision} tasks={len(pool)} group={cfg.group_size} "
@@ -280,6 +286,7 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
     logger = MetricsLogger(out, cfg, d.is_main, cfg.max_steps, start, desc="grpo")
     history: list[dict[str, Any]] = []
     state = {"data_fingerprint": f"rl:{len(pool)}:{cfg.seed}", "world_size": d.world_size, "precision": precision,
+             "precision_requested": cfg.precision, "precision_reason": choice.reason,
              "zero_stage": zero_stage(ds_config), "base_model": cfg.model, "lora": cfg.lora.enabled}
 
     def held_out_eval(at_step: int) -> None:

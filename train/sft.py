@@ -13,6 +13,7 @@ train/loss.py (normalisation), train/attention.py (packed attention), train/chec
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import sys
@@ -46,11 +47,11 @@ from train.engine import (  # noqa: E402
     init_distributed,
     make_engine,
     quiet_deepspeed,
-    resolve_precision,
     zero3_init_context,
     zero_stage,
 )
 from train.metrics_log import MetricsLogger, mfu, peak_memory_gib  # noqa: E402
+from train.precision import PrecisionChoice, annotate_saved_config, resolve  # noqa: E402
 from train.step import StepResult, train_step  # noqa: E402
 
 
@@ -58,7 +59,7 @@ from train.step import StepResult, train_step  # noqa: E402
 class Run:
     cfg: SFTConfig
     dist: Dist
-    precision: str
+    precision_choice: PrecisionChoice
     tokenizer: Any
     lm: Any  # the transformers (or peft) model
     engine: Any
@@ -70,6 +71,11 @@ class Run:
     liger: bool
     start_step: int = 0
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def precision(self) -> str:
+        """The resolved precision (fp32 | bf16 | amp_bf16), never `auto`."""
+        return self.precision_choice.precision
 
     @property
     def dtype(self) -> torch.dtype:
@@ -114,7 +120,11 @@ def setup(cfg: SFTConfig, data: SFTData | None = None, tokenizer: Any = None) ->
     d = init_distributed()
     quiet_deepspeed()
     grad_accum_steps(cfg, d.world_size)  # fail early on an indivisible batch
-    precision = resolve_precision(cfg)
+    choice = resolve(cfg.precision)
+    precision = choice.precision
+    log0(d, f"precision: {choice.summary()}")
+    if d.is_main and choice.warning:
+        warnings.warn(choice.warning, stacklevel=1)
     torch.manual_seed(cfg.seed)
     tokenizer = tokenizer if tokenizer is not None else load_train_tokenizer(cfg)
     if data is None:
@@ -147,7 +157,7 @@ def setup(cfg: SFTConfig, data: SFTData | None = None, tokenizer: Any = None) ->
 
     engine = make_engine(CausalLMLoss(lm, fused_ce=fused, selective=base_type in FUSED_CE_MODEL_TYPES),
                          cfg, ds_config, total)
-    run = Run(cfg, d, precision, tokenizer, lm, engine, batcher, ds_config, attn_mode, total, n_params, liger,
+    run = Run(cfg, d, choice, tokenizer, lm, engine, batcher, ds_config, attn_mode, total, n_params, liger,
               extras={"hf_ds_config": keep_alive, "protocol": JudgeProtocol.for_data(cfg.data_path)})
     log0(d, f"world={d.world_size} device={d.device.type} precision={precision} zero={zero_stage(ds_config)} "
             f"attn={attn_impl} packed_attention={attn_mode} liger={liger} fused_ce={fused} "
@@ -170,8 +180,12 @@ def setup(cfg: SFTConfig, data: SFTData | None = None, tokenizer: Any = None) ->
                                    f"(plan {state.get('data_fingerprint')} != {batcher.fingerprint})")
             run.start_step = int(state["global_step"])
             log0(d, f"resumed from {ckpt_lib.latest_checkpoint(out)} at step {run.start_step}")
+            if state.get("precision", precision) != precision and d.is_main:
+                warnings.warn(f"resume: the checkpoint trained at precision={state['precision']}, this run resolves "
+                              f"{choice.summary()}; set precision={state['precision']} for an exact resume",
+                              stacklevel=1)
     if d.is_main:
-        save_config(cfg, out)
+        annotate_saved_config(save_config(cfg, out), choice)
         (out / "data_stats.json").write_text(json.dumps(
             {"source": data.source, **data.stats.summary(), "units": len(batcher.units),
              "steps_per_epoch": spe, "data_fingerprint": batcher.fingerprint}, indent=1))
@@ -191,8 +205,9 @@ def trainer_state(run: Run, step: int) -> dict[str, Any]:
     spe = run.batcher.schedule.steps_per_epoch
     return {"global_step": step, "epoch": step // spe, "step_in_epoch": step % spe, "total_steps": run.total_steps,
             "data_fingerprint": run.batcher.fingerprint, "world_size": run.dist.world_size,
-            "precision": run.precision, "zero_stage": zero_stage(run.ds_config), "base_model": run.cfg.model,
-            "lora": run.cfg.lora.enabled}
+            "precision": run.precision, "precision_requested": run.cfg.precision,
+            "precision_reason": run.precision_choice.reason, "zero_stage": zero_stage(run.ds_config),
+            "base_model": run.cfg.model, "lora": run.cfg.lora.enabled}
 
 
 def load_hook(spec: str) -> Callable:
@@ -213,8 +228,8 @@ def run_eval_hook(run: Run, step: int) -> dict[str, Any] | None:
     if run.dist.is_main:
         was_training = model.training
         model.eval()
-        with torch.no_grad():
-            result = hook(model, run.tokenizer, step, run.cfg)
+        with torch.no_grad():  # the hook sees the resolved precision (it decides its autocast from it)
+            result = hook(model, run.tokenizer, step, dataclasses.replace(run.cfg, precision=run.precision))
         model.train(was_training)
     dist.barrier()
     return result

@@ -135,7 +135,7 @@ class LazyBackend(Backend):
 # --------------------------------------------------------------------------------------------- CLIs
 
 def add_backend_args(p: argparse.ArgumentParser) -> None:
-    """The backend flags of the judging CLIs (model.judge, model.serve_reward)."""
+    """The backend flags of the judging CLIs (model.judge, model.reward.server)."""
     g = p.add_argument_group("backend")
     g.add_argument("--backend", default="hf", help=f"one of {BACKENDS} or scripted:MODULE:FUNCTION")
     g.add_argument("--base-url", action="append", help="OpenAI-compatible server URL (repeat for failover)")
