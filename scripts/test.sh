@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup_env.sh requirements-dev.txt
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE=disabled
-exec python -m pytest "$@"
+exec python -m pytest --durations=25 "$@"

@@ -4,6 +4,7 @@ import pytest
 
 from model.agent import FORCE_FINAL_MESSAGE, AgentConfig, run_agent, tool_call
 from model.backends.scripted import ScriptedBackend
+from model.protocol import BASELINE, SKILL_OPERATIONAL
 from model.records import JudgeTask, Resources
 
 MATH = JudgeTask(
@@ -187,11 +188,12 @@ def test_real_smollm2_runs_the_loop_on_a_few_tasks():
     from model.backends import BackendConfig, make_backend
 
     backend = make_backend("smollm2-135m", BackendConfig(kind="hf", batch_size=4))
-    cfg = AgentConfig(max_steps=3, max_new_tokens=96)
-    items = [(MATH, [0, 1]), (MATH, [1, 0]), (IF_TASK, [0, 1])]
-    for setting in ("baseline", "skill_operational"):
+    # compact prompts and short turns: the base model often generates to the limit (486 s on an AVX2 CPU at 96)
+    cfg = AgentConfig(max_steps=2, max_new_tokens=48, prompt_style="compact")
+    items = [(MATH, [0, 1]), (IF_TASK, [1, 0])]
+    for setting in (BASELINE, SKILL_OPERATIONAL):
         trajs = run_agent(backend, items, setting, cfg)
-        assert len(trajs) == 3
+        assert len(trajs) == 2
         for t in trajs:
             assert 1 <= t.steps <= cfg.max_steps
             assert t.messages[0]["role"] == "system" and t.messages[2]["role"] == "assistant"
