@@ -1,4 +1,9 @@
-"""The SFT config schema: one dataclass, loaded from `configs/train/*.yaml` + `key=value` overrides.
+"""The training config schemas, composed from blocks that SFT and RL share.
+
+Each block is a dataclass of one concern (model, optimisation, engine, output, logging, held-out eval);
+`SFTConfig` and `train.rl.RLConfig` inherit the blocks they use, so their YAML keys stay flat
+(`lr: 1e-5`, not `optim: {lr: ...}`) and a key a schema does not have is an error. Functions that need
+one concern (train/engine.py, train/modeling.py) take any config with that block.
 
 Batch arithmetic: `global_batch_size` rows (packed rows when `packing`, examples otherwise) make one
 optimizer step; each rank runs `grad_accum = global_batch_size / (micro_batch_size * world_size)`
@@ -10,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from model.agent import AgentConfig
+from model.protocol import JudgeProtocol, get_setting, resolve_settings
 
 PRECISIONS = ("auto", "bf16", "fp32", "amp_bf16")
-OVERLONG = ("truncate", "drop")
+OVERLONG = ("drop", "truncate")
 TRISTATE = ("auto", "true", "false")
 
 
@@ -31,8 +37,9 @@ class LoraSettings:
 
 
 @dataclass
-class SFTConfig:
-    # ------------------------------------------------------------------ model
+class ModelSettings:
+    """What to train: the model, its tokenizer, kernels, and which weights train."""
+
     model: str = ""
     """Any model.loading spec (embedded name, Hub id, local folder). Empty when `model_config` is set."""
     model_config: dict[str, Any] | None = None
@@ -52,22 +59,14 @@ class SFTConfig:
     """Train only the top N decoder layers (+ final norm); 0 trains all. Backward then stops at the
     first trainable layer: a cheap partial fine-tune for small CPU runs."""
 
-    # ------------------------------------------------------------------ data
-    data_path: str = ""
-    """The rendered SFT data: a `datasets.save_to_disk` folder or a JSONL file (input_ids, labels)."""
-    max_seq_len: int = 2048
-    packing: bool = True
-    """Padding-free packing of examples into rows of max_seq_len tokens (attention never crosses examples)."""
-    overlong: str = "truncate"
-    """Examples longer than max_seq_len: truncate | drop (both are counted and reported)."""
-    group_by_length: bool = True
-    """Without packing: batch examples of similar length together (less padding)."""
 
-    # ------------------------------------------------------------------ schedule
+@dataclass
+class OptimSettings:
+    """The optimizer and its schedule, and the batch of one optimizer step."""
+
     seed: int = 42
-    epochs: int = 1
     max_steps: int = 0
-    """Total optimizer steps (>0 overrides epochs); the LR schedule is computed from it."""
+    """Total optimizer steps (>0 overrides SFT's epochs; RL needs it); the LR schedule spans it."""
     stop_after_steps: int = 0
     """Stop this invocation after this many steps of the run (checkpointed; resume continues). For
     time-limited jobs and resume tests; the LR schedule still spans max_steps."""
@@ -86,7 +85,11 @@ class SFTConfig:
     max_grad_norm: float = 1.0
     """Gradient clipping (global norm); 0 disables."""
 
-    # ------------------------------------------------------------------ engine
+
+@dataclass
+class EngineSettings:
+    """The DeepSpeed engine and the numeric precision."""
+
     deepspeed: str = "zero2"
     """A name under configs/deepspeed/ (zero2 | zero3 | zero3_offload) or a path to a DeepSpeed JSON;
     its "auto" values are filled from this config."""
@@ -97,8 +100,12 @@ class SFTConfig:
     torch.autocast forward (DeepSpeed's torch_autocast). bf16 = bf16 weights (GPU only). The resolved
     value and its reason are logged and noted in the saved config.yaml."""
 
-    # ------------------------------------------------------------------ output
-    output_dir: str = "outputs/sft"
+
+@dataclass
+class OutputSettings:
+    """Checkpoints, the final model, resume."""
+
+    output_dir: str = "outputs/train"
     save_every: int = 0
     """Checkpoint every N steps (0: only at the end). Checkpoints: output_dir/checkpoint-<step>/ + `latest`."""
     keep_last: int = 0
@@ -108,42 +115,73 @@ class SFTConfig:
     resume: bool = False
     """Continue from output_dir's latest checkpoint (same data order; a fresh start if there is none)."""
 
-    # ------------------------------------------------------------------ logging
+
+@dataclass
+class LoggingSettings:
+    """Metrics: the console, metrics.jsonl, wandb."""
+
     log_every: int = 1
     wandb: bool = True
     wandb_mode: str = "offline"
     """offline | online | disabled (WANDB_MODE=disabled in the environment also disables it)."""
-    wandb_project: str = "skillrm-sft"
+    wandb_project: str = "skillrm"
     run_name: str = ""
     peak_tflops: float = 989.0
     """Per-GPU dense bf16 peak for MFU (H100 SXM: 989)."""
+
+
+@dataclass
+class HeldoutEval:
+    """The judge-accuracy eval on held-out tasks during training."""
+
     eval_every: int = 0
-    """Call `eval_hook` every N steps on rank 0 (0: never)."""
+    """Evaluate every N steps on rank 0 (0: never)."""
     heldout_path: str = ""
-    """JudgeTask JSONL (data.generate's heldout.jsonl) for the judge-accuracy eval through the runtime:
-    train.sft's default eval_hook (every eval_every steps) and train.rl's before/after eval."""
+    """JudgeTask JSONL (data.generate's heldout.jsonl) for the judge-accuracy eval through the runtime
+    (greedy; train.sft every eval_every steps, train.rl also before and after training)."""
     heldout_limit: int = 32
-    eval_setting: str = "skill_operational"
+
+
+@dataclass
+class SFTConfig(HeldoutEval, LoggingSettings, OutputSettings, EngineSettings, OptimSettings, ModelSettings):
+    """Supervised fine-tuning (train/sft.py) on data.render's rendered SFT data."""
+
+    data_path: str = ""
+    """The rendered SFT data: a `datasets.save_to_disk` folder or a JSONL file (input_ids, labels)."""
+    max_seq_len: int = 2048
+    packing: bool = True
+    """Padding-free packing of examples into rows of max_seq_len tokens (attention never crosses examples)."""
+    overlong: str = "drop"
+    """Examples longer than max_seq_len: drop | truncate (both are counted and reported). Truncation
+    keeps the start and cuts the end, where a trajectory's verdict is: hence drop by default."""
+    group_by_length: bool = True
+    """Without packing: batch examples of similar length together (less padding)."""
+    epochs: int = 1
+    output_dir: str = "outputs/sft"
+    wandb_project: str = "skillrm-sft"
+    eval_setting: str = ""
+    """The setting of the held-out eval; empty: the first setting of the data's judge protocol
+    (model.protocol.JudgeProtocol.for_data(data_path)), else SKILL_OPERATIONAL."""
     eval_agent: AgentConfig = field(default_factory=AgentConfig)
     """How the held-out judgments run (prompt style, step and token limits); greedy."""
     eval_hook: str = ""
-    """'module:function' called as fn(model, tokenizer, step, cfg) -> dict of metrics (logged)."""
+    """'module:function' called every eval_every steps as fn(model, tokenizer, step, cfg) -> dict of
+    metrics (logged); empty with heldout_path: the judge-accuracy eval."""
 
 
-def validate(cfg: SFTConfig) -> None:
-    """Cross-field checks that the schema cannot express; raises ValueError naming the field."""
+def validate_shared(cfg: Any) -> None:
+    """Checks of the shared blocks (any config built from them); raises ValueError naming the field."""
     if bool(cfg.model) == (cfg.model_config is not None):
         raise ValueError("set exactly one of `model` (a spec) or `model_config` (random init)")
     if cfg.model_config is not None and not (cfg.tokenizer or cfg.model):
         raise ValueError("`model_config` needs `tokenizer` (e.g. tokenizer=smollm2-135m)")
     if cfg.model_config is not None and "model_type" not in cfg.model_config:
         raise ValueError("`model_config` needs a `model_type` (e.g. llama)")
-    for name, value, allowed in (("precision", cfg.precision, PRECISIONS), ("overlong", cfg.overlong, OVERLONG),
-                                 ("liger", str(cfg.liger).lower(), TRISTATE),
+    for name, value, allowed in (("precision", cfg.precision, PRECISIONS), ("liger", str(cfg.liger).lower(), TRISTATE),
                                  ("wandb_mode", cfg.wandb_mode, ("offline", "online", "disabled"))):
         if value not in allowed:
             raise ValueError(f"`{name}` must be one of {allowed}, got {value!r}")
-    for name in ("max_seq_len", "global_batch_size", "micro_batch_size", "epochs", "log_every"):
+    for name in ("global_batch_size", "micro_batch_size", "log_every"):
         if getattr(cfg, name) <= 0:
             raise ValueError(f"`{name}` must be > 0")
     if cfg.lr <= 0 or not 0 <= cfg.min_lr_ratio <= 1 or not 0 <= cfg.warmup_ratio < 1:
@@ -154,15 +192,37 @@ def validate(cfg: SFTConfig) -> None:
         raise ValueError("`trainable_layers` must be >= 0")
     if cfg.lora.enabled and (cfg.trainable_layers or cfg.freeze_embeddings):
         raise ValueError("`trainable_layers` / `freeze_embeddings` apply to full fine-tuning, not LoRA")
+
+
+def data_setting(explicit: str, data_path: str, who: str) -> str:
+    """The judge setting of a run: `explicit`, else the first of the data's judge protocol (data.render
+    writes it next to the data), else the protocol default. Warns when explicit is not a trained one."""
+    protocol = JudgeProtocol.for_data(data_path) if data_path else None
+    return resolve_settings([explicit] if explicit else None, protocol, who=who)[0]
+
+
+def validate(cfg: SFTConfig) -> None:
+    """Cross-field checks that the schema cannot express; raises ValueError naming the field. Fills
+    `eval_setting` (from the data's protocol) and `eval_hook` (the judge-accuracy eval) when empty."""
+    validate_shared(cfg)
+    if cfg.overlong not in OVERLONG:
+        raise ValueError(f"`overlong` must be one of {OVERLONG}, got {cfg.overlong!r}")
+    for name in ("max_seq_len", "epochs"):
+        if getattr(cfg, name) <= 0:
+            raise ValueError(f"`{name}` must be > 0")
     if cfg.eval_every and not cfg.eval_hook:
         if not cfg.heldout_path:
             raise ValueError("`eval_every` needs `heldout_path` (the judge-accuracy eval) or an `eval_hook`")
         cfg.eval_hook = "train.judge_eval:sft_eval_hook"
     if cfg.eval_hook and ":" not in cfg.eval_hook:
         raise ValueError("`eval_hook` must look like 'module:function'")
+    if cfg.heldout_path:
+        if cfg.eval_setting:
+            get_setting(cfg.eval_setting)
+        cfg.eval_setting = data_setting(cfg.eval_setting, cfg.data_path, "train.sft eval")
 
 
-def grad_accum_steps(cfg: SFTConfig, world_size: int) -> int:
+def grad_accum_steps(cfg: Any, world_size: int) -> int:
     per_step = cfg.micro_batch_size * world_size
     if cfg.global_batch_size % per_step:
         raise ValueError(

@@ -9,26 +9,60 @@ from typing import Any
 
 import torch
 
+from model.protocol import get_setting
+
 
 @dataclass
 class RewardConfig:
     correct: float = 1.0            # a right verdict
     wrong: float = 0.0              # a wrong verdict (or a tie when the task has a strict gold)
-    invalid: float = 0.0            # no valid final answer, or any malformed/invalid tool call
+    invalid: float = 0.0            # a gate failed (below)
     extra_call_cost: float = 0.05   # per tool call beyond the budget
-    require_final_answer: bool = True  # skill settings: the verdict must come through final_answer
+    require_final_answer: bool = True
+    """Format gate: a verdict must parse, and in a tool setting come through final_answer."""
+    require_valid_tool_calls: bool = True
+    """Tool gate: any malformed, unknown, badly-argued or over-budget tool call voids the reward."""
+    both_orders: bool = False
+    """Consistency: a right verdict earns `correct` only when the rollout of the same task in the other
+    candidate order (its twin in the group) is right too; else `wrong`. Punishes position bias directly."""
 
 
-def judge_reward(traj: Any, budget: int | None, cfg: RewardConfig) -> float:
-    """Verdict correctness against the gold, gated by a valid final answer and valid tool calls,
-    minus a small cost per tool call past the budget. `traj` is a model.records.Trajectory."""
-    via_final = traj.meta.get("parse") == "final_answer" or traj.setting == "baseline"
-    if not traj.parse_ok or traj.invalid_tool_calls or (cfg.require_final_answer and not via_final):
+def judge_reward(traj: Any, budget: int | None, cfg: RewardConfig, twin_correct: bool | None = None) -> float:
+    """Verdict correctness against the gold, gated by a valid format and valid tool calls, minus a
+    small cost per tool call past the budget. `traj` is a model.records.Trajectory; `twin_correct`
+    (with cfg.both_orders) whether its twin in the other candidate order is right."""
+    via_final = traj.meta.get("parse") == "final_answer" or get_setting(traj.setting).direct
+    if not traj.parse_ok or (cfg.require_final_answer and not via_final):
         return cfg.invalid
-    reward = cfg.correct if traj.correct else cfg.wrong
+    if cfg.require_valid_tool_calls and traj.invalid_tool_calls:
+        return cfg.invalid
+    right = bool(traj.correct) and not (cfg.both_orders and twin_correct is False)
+    reward = cfg.correct if right else cfg.wrong
     if budget is not None:
         reward -= cfg.extra_call_cost * max(0, traj.tool_calls - budget)
     return reward
+
+
+def order_twins(groups: Sequence[Any], orders: Sequence[Sequence[int]]) -> list[int | None]:
+    """For each rollout, the index of its twin: the next unpaired rollout of the same group whose
+    candidate order is the reverse of its own (None when it has none, e.g. listwise tasks)."""
+    twins: list[int | None] = [None] * len(groups)
+    for i in range(len(groups)):
+        if twins[i] is not None:
+            continue
+        for j in range(i + 1, len(groups)):
+            if twins[j] is None and groups[j] == groups[i] and list(orders[j]) == list(orders[i])[::-1]:
+                twins[i], twins[j] = j, i
+                break
+    return twins
+
+
+def step_rewards(trajs: Sequence[Any], budgets: Sequence[int | None], groups: Sequence[Any],
+                 cfg: RewardConfig) -> list[float]:
+    """The reward of every rollout of a step (`groups`: each rollout's task), twins resolved."""
+    twins = order_twins(groups, [t.order for t in trajs]) if cfg.both_orders else [None] * len(trajs)
+    return [judge_reward(t, b, cfg, None if w is None else bool(trajs[w].correct))
+            for t, b, w in zip(trajs, budgets, twins)]
 
 
 def group_advantages(rewards: Sequence[float], groups: Sequence[Any], eps: float = 1e-4,

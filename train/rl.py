@@ -36,9 +36,19 @@ import torch  # noqa: E402
 
 from model.agent import AgentConfig, Episode, load_skills, new_episode, run_episodes, to_trajectory  # noqa: E402
 from model.config import config_arg_parser, load_config, resolve_path, save_config  # noqa: E402
+from model.protocol import SKILL_OPERATIONAL, get_setting  # noqa: E402
 from model.records import JudgeTask  # noqa: E402
 from train import checkpoint as ckpt_lib  # noqa: E402
-from train.config import SFTConfig, validate  # noqa: E402
+from train.config import (  # noqa: E402
+    EngineSettings,
+    HeldoutEval,
+    LoggingSettings,
+    ModelSettings,
+    OptimSettings,
+    OutputSettings,
+    data_setting,
+    validate_shared,
+)
 from train.engine import (  # noqa: E402
     build_ds_config,
     init_distributed,
@@ -46,25 +56,31 @@ from train.engine import (  # noqa: E402
     quiet_deepspeed,
     zero_stage,
 )
-from train.grpo import RewardConfig, group_advantages, judge_reward, policy_loss  # noqa: E402
+from train.grpo import RewardConfig, group_advantages, policy_loss, step_rewards  # noqa: E402
 from train.judge_eval import judge_accuracy, load_heldout  # noqa: E402
 from train.metrics_log import MetricsLogger  # noqa: E402
 from train.precision import annotate_saved_config, resolve  # noqa: E402
 
 
 @dataclass
-class RLConfig(SFTConfig):
-    """SFT's model / engine / optimizer / output fields, plus the GRPO ones. `data_path` is a
-    data.render `rl` output (rl.jsonl or the rl/ dataset). `global_batch_size` is derived."""
+class RLConfig(HeldoutEval, LoggingSettings, OutputSettings, EngineSettings, OptimSettings, ModelSettings):
+    """GRPO (this module): the model / optimisation / engine / output / logging / held-out eval blocks
+    that SFT also has (train/config.py), plus the GRPO ones. `global_batch_size` is derived."""
 
+    data_path: str = ""
+    """data.render's `rl` output (rl.jsonl or the rl/ dataset): one task (+ its setting) a row."""
+    output_dir: str = "outputs/rl"
+    wandb_project: str = "skillrm-rl"
     group_size: int = 8
     """Rollouts per task (split evenly between the two candidate orders of a pairwise task)."""
     tasks_per_step: int = 4
     setting: str = ""
-    """Judge setting of the rollouts; empty: each row's own (skill_operational / skill_fair)."""
+    """Judge setting of the rollouts; empty: each row's own. The held-out eval uses it too (empty: the
+    first setting of the data's judge protocol, else SKILL_OPERATIONAL)."""
     agent: AgentConfig = field(default_factory=lambda: AgentConfig(max_steps=4, max_new_tokens=256,
                                                                    temperature=1.0))
-    """The judge runtime for rollouts (sampling temperature, step limit, prompt style, budget)."""
+    """The judge runtime for rollouts (sampling temperature, step limit, prompt style, budget); the
+    held-out eval runs it greedily."""
     rollout_batch_size: int = 16
     clip_eps: float = 0.2
     kl_coef: float = 0.0
@@ -72,8 +88,20 @@ class RLConfig(SFTConfig):
     ppo_epochs: int = 1
     """Passes over each step's rollouts; 1 = strictly on-policy (no old-logprob pass needed)."""
     reward: RewardConfig = field(default_factory=RewardConfig)
-    # heldout_path / heldout_limit (SFTConfig): greedy judge accuracy, with `agent`, before training,
-    # every eval_every steps and at the end (logged as eval/*).
+
+
+def validate_rl(cfg: RLConfig) -> None:
+    """The shared blocks' checks plus GRPO's; raises ValueError naming the field."""
+    validate_shared(cfg)
+    for name in ("group_size", "tasks_per_step", "ppo_epochs", "rollout_batch_size"):
+        if getattr(cfg, name) <= 0:
+            raise ValueError(f"`{name}` must be > 0")
+    if not cfg.clip_eps > 0 or cfg.kl_coef < 0:
+        raise ValueError("need clip_eps > 0 and kl_coef >= 0")
+    if cfg.setting:
+        get_setting(cfg.setting)
+    if cfg.eval_every and not cfg.heldout_path:
+        raise ValueError("`eval_every` needs `heldout_path` (the judge-accuracy eval)")
 
 
 class TokenLogprobs(torch.nn.Module):
@@ -120,7 +148,7 @@ def _rl_row(row: dict[str, Any], path: str, i: int) -> tuple[JudgeTask, str]:
         task = JudgeTask.from_dict(json.loads(task) if isinstance(task, str) else task)
         if task.gold is None:
             raise ValueError("task has no gold label")
-        return task, row.get("setting") or "skill_operational"
+        return task, row.get("setting") or SKILL_OPERATIONAL
     except (KeyError, ValueError, TypeError) as e:
         raise ValueError(f"{path}: row {i}: {e}") from e
 
@@ -246,7 +274,7 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
         raise ValueError(f"tasks_per_step ({cfg.tasks_per_step}) must divide by world size ({d.world_size}) and "
                          f"the rank's episodes ({episodes_per_rank}) by micro_batch_size ({cfg.micro_batch_size})")
     cfg.global_batch_size = cfg.tasks_per_step * cfg.group_size
-    validate(cfg)
+    validate_rl(cfg)
     choice = resolve(cfg.precision)
     precision = choice.precision
     if d.is_main:
@@ -267,6 +295,7 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
         ref.requires_grad_(False)
     pool = load_rl_tasks(cfg.data_path)
     heldout = load_heldout(cfg.heldout_path, cfg.heldout_limit) if cfg.heldout_path else []
+    eval_setting = data_setting(cfg.setting, cfg.data_path, "train.rl eval") if heldout else None
     skills = load_skills(cfg.agent)
     backend = HFBackend(cfg.model or "policy", model_obj=lm, tokenizer=tokenizer, batch_size=cfg.rollout_batch_size,
                         device=str(d.device))
@@ -291,8 +320,7 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
 
     def held_out_eval(at_step: int) -> None:
         if heldout and d.is_main:
-            setting = cfg.setting or "skill_operational"
-            res = judge_accuracy(backend, heldout, setting, cfg.agent, skills, autocast)
+            res = judge_accuracy(backend, heldout, eval_setting, cfg.agent, skills, autocast)
             logger.log(at_step, {f"eval/{k}": v for k, v in res.items()})
 
     try:
@@ -308,7 +336,7 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
             t_roll = time.perf_counter() - t0
             trajs: list[Trajectory] = [to_trajectory(ep, "policy") for ep in eps]
             budgets = [ep.env.budget for ep in eps]
-            rewards = [judge_reward(t, b, cfg.reward) for t, b in zip(trajs, budgets)]
+            rewards = step_rewards(trajs, budgets, groups, cfg.reward)
             adv = group_advantages(rewards, groups)
             engine.train()
             batches = micro_batches(eps, adv, cfg.micro_batch_size, tokenizer.pad_token_id, d.device)
