@@ -171,9 +171,8 @@ def param_groups(module: torch.nn.Module, weight_decay: float) -> list[dict[str,
             continue
         ndim = len(getattr(p, "ds_shape", p.shape))
         (decay if ndim >= 2 else no_decay).append(p)
-    groups = [{"params": decay, "weight_decay": weight_decay}]
-    if no_decay:
-        groups.append({"params": no_decay, "weight_decay": 0.0})
+    # an empty group would be dropped by DeepSpeed and then mismatch the LR scheduler's groups
+    groups = [{"params": ps, "weight_decay": wd} for ps, wd in ((decay, weight_decay), (no_decay, 0.0)) if ps]
     return groups
 
 

@@ -37,7 +37,7 @@ import torch  # noqa: E402
 from model.agent import AgentConfig, Episode, load_skills, new_episode, run_episodes, to_trajectory  # noqa: E402
 from model.config import config_arg_parser, load_config, resolve_path, save_config  # noqa: E402
 from model.protocol import SKILL_OPERATIONAL, get_setting  # noqa: E402
-from model.records import JudgeTask  # noqa: E402
+from model.records import JudgeTask, Trajectory  # noqa: E402
 from train import checkpoint as ckpt_lib  # noqa: E402
 from train.config import (  # noqa: E402
     EngineSettings,
@@ -215,7 +215,9 @@ def micro_batches(episodes: list[Episode], advantages: list[float], size: int, p
 
 
 def update(engine, batches: list[dict[str, torch.Tensor]], cfg: RLConfig, ref: torch.nn.Module | None,
-           world: int, device: torch.device) -> dict[str, float]:
+           world: int, device: torch.device) -> dict[str, Any]:
+    """`ppo_epochs` passes of the clipped surrogate (one optimizer step each). Returns the means over
+    the epochs, the last epoch's clip fraction, and `epochs`: each pass's own loss / clip_frac / kl."""
     from train.step import _global_sum
 
     (n_policy,) = _global_sum([sum(int(b["select"].sum()) for b in batches)], device)
@@ -229,20 +231,53 @@ def update(engine, batches: list[dict[str, torch.Tensor]], cfg: RLConfig, ref: t
                     old[k] = engine(b["input_ids"], b["attention_mask"], b["targets"], b["select"]).detach()
                 if ref is not None:
                     ref_lp[k] = ref(b["input_ids"], b["attention_mask"], b["targets"], b["select"]).detach()
-    stats: dict[str, float] = {"loss": 0.0, "clip_frac": 0.0, "kl": 0.0}
+    epochs: list[dict[str, float]] = []
     for _ in range(cfg.ppo_epochs):
+        ep = {"loss": 0.0, "clip_frac": 0.0, "kl": 0.0}
         for k, b in enumerate(batches):
             logp = engine(b["input_ids"], b["attention_mask"], b["targets"], b["select"])
             base = old[k] if old[k] is not None else logp.detach()
             loss, st = policy_loss(logp, base, b["adv"], cfg.clip_eps, ref_lp[k], cfg.kl_coef)
             engine.backward(loss * scale, scale_wrt_gas=False)
             engine.step()
-            stats["loss"] += float(loss.detach()) * scale / cfg.ppo_epochs
-            stats["clip_frac"] += st["clip_frac"] / (len(batches) * cfg.ppo_epochs)
-            stats["kl"] += st.get("kl", 0.0) / (len(batches) * cfg.ppo_epochs)
+            ep["loss"] += float(loss.detach()) * scale
+            ep["clip_frac"] += st["clip_frac"] / len(batches)
+            ep["kl"] += st.get("kl", 0.0) / len(batches)
+        epochs.append(ep)
+    stats: dict[str, Any] = {k: sum(e[k] for e in epochs) / len(epochs) for k in ("loss", "clip_frac", "kl")}
+    stats["clip_frac_last_epoch"] = epochs[-1]["clip_frac"]
     gn = engine.get_global_grad_norm()
     stats["grad_norm"] = float(gn) if gn is not None else None
+    stats["epochs"] = epochs
     return stats
+
+
+@dataclass
+class StepResult:
+    episodes: list[Episode]
+    trajectories: list[Trajectory]
+    rewards: list[float]
+    update: dict[str, Any]    # update()'s stats
+    rollout_s: float
+    update_s: float
+
+
+def grpo_step(engine, backend, skills, tasks: list[tuple[JudgeTask, str]], cfg: RLConfig, step: int,
+              ref: torch.nn.Module | None, world: int, device: torch.device, pad_id: int,
+              autocast: bool = False) -> StepResult:
+    """One GRPO step on this rank's tasks: rollouts from the policy, rewards, group advantages, update."""
+    t0 = time.perf_counter()
+    engine.eval()
+    eps, groups = rollouts(backend, skills, tasks, cfg, step, autocast)
+    t_roll = time.perf_counter() - t0
+    trajs = [to_trajectory(ep, "policy") for ep in eps]
+    rewards = step_rewards(trajs, [ep.env.budget for ep in eps], groups, cfg.reward)
+    adv = group_advantages(rewards, groups)
+    engine.train()
+    batches = micro_batches(eps, adv, cfg.micro_batch_size, pad_id, device)
+    t1 = time.perf_counter()
+    upd = update(engine, batches, cfg, ref, world, device)
+    return StepResult(eps, trajs, rewards, upd, t_roll, time.perf_counter() - t1)
 
 
 # -- the run --------------------------------------------------------------------------------------
@@ -261,7 +296,6 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
     from model.backends.hf import HFBackend
     from model.chat_template import ensure_tool_template
     from model.loading import load_tokenizer
-    from model.records import Trajectory
     from train.modeling import FUSED_CE_MODEL_TYPES, build_model, count_params
 
     if cfg.max_steps <= 0:
@@ -330,19 +364,11 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
             if cfg.stop_after_steps and step >= cfg.stop_after_steps:
                 break
             mine = step_tasks(pool, step, cfg.tasks_per_step, cfg.seed)[d.rank::d.world_size]
-            t0 = time.perf_counter()
-            engine.eval()
-            eps, groups = rollouts(backend, skills, mine, cfg, step, autocast)
-            t_roll = time.perf_counter() - t0
-            trajs: list[Trajectory] = [to_trajectory(ep, "policy") for ep in eps]
-            budgets = [ep.env.budget for ep in eps]
-            rewards = step_rewards(trajs, budgets, groups, cfg.reward)
-            adv = group_advantages(rewards, groups)
-            engine.train()
-            batches = micro_batches(eps, adv, cfg.micro_batch_size, tokenizer.pad_token_id, d.device)
-            t1 = time.perf_counter()
-            upd = update(engine, batches, cfg, ref, d.world_size, d.device)
-            metrics = step_metrics(trajs, rewards, eps, t_roll, time.perf_counter() - t1, engine, upd, d)
+            res = grpo_step(engine, backend, skills, mine, cfg, step, ref, d.world_size, d.device,
+                            tokenizer.pad_token_id, autocast)
+            trajs, rewards = res.trajectories, res.rewards
+            upd = {k: v for k, v in res.update.items() if k != "epochs"}
+            metrics = step_metrics(trajs, rewards, res.episodes, res.rollout_s, res.update_s, engine, upd, d)
             history.append({"step": step + 1, **metrics})
             logger.tick()
             logger.log(step + 1, metrics)
