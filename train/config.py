@@ -216,10 +216,9 @@ def validate(cfg: SFTConfig) -> None:
         cfg.eval_hook = "train.judge_eval:sft_eval_hook"
     if cfg.eval_hook and ":" not in cfg.eval_hook:
         raise ValueError("`eval_hook` must look like 'module:function'")
-    if cfg.heldout_path:
-        if cfg.eval_setting:
-            get_setting(cfg.eval_setting)
-        cfg.eval_setting = data_setting(cfg.eval_setting, cfg.data_path, "train.sft eval")
+    if cfg.eval_setting:
+        get_setting(cfg.eval_setting)
+    cfg.eval_setting = data_setting(cfg.eval_setting, cfg.data_path, "train.sft eval")
 
 
 def grad_accum_steps(cfg: Any, world_size: int) -> int:

@@ -7,9 +7,10 @@ Each step samples `tasks_per_step` tasks; every task gets `group_size` rollouts,
 order (position bias lowers the group's reward), from the policy being trained (hf backend on the
 engine's own weights). Rollouts keep token ledgers (model/ledger.py): the update trains on exactly the
 tokens the policy generated, with prompts and tool outputs masked. Reward: verdict correctness, gated
-by a valid final_answer and valid tool calls, minus a cost per tool call past the skill's budget
-(train/grpo.py). Advantages are normalised within each task's group; the loss is the clipped surrogate
-(plus an optional k3 KL to the initial policy), normalised over the policy tokens of the global batch.
+by a valid final_answer and valid tool calls (optionally: right in both candidate orders), minus a cost
+per tool call past the skill's budget (train/grpo.py). Advantages are normalised within each task's
+group; the loss is the clipped surrogate (plus an optional k3 KL to the initial policy), normalised over
+the policy tokens of the global batch; `ppo_epochs` > 1 reuses a step's rollouts (off-policy, clipped).
 
 Writes to output_dir: config.yaml, metrics.jsonl (reward, accuracy, parse failures, tool calls,
 response length, KL, clip fraction, rollout speed; eval/* when a held-out set is given), rollouts.jsonl
