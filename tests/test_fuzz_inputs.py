@@ -49,7 +49,8 @@ def _sft_row(i: int) -> dict:
 WRONG_TYPES = {
     "generic": [
         lambda r: {**r, "chosen": 12}, lambda r: {**r, "rejected": ["x"]}, lambda r: {**r, "id": {"a": 1}},
-        lambda r: {**r, "id": True}, lambda r: {**r, "prompt": None}, lambda r: {**r, "chosen": None}, lambda r: {**r, "prompt": 123},
+        lambda r: {**r, "id": True}, lambda r: {**r, "prompt": None}, lambda r: {**r, "chosen": None},
+        lambda r: {**r, "prompt": 123},
         lambda r: {**r, "prompt": [{"role": "user"}]},
         lambda r: {**r, "source": 3}, lambda r: {k: v for k, v in r.items() if k != "rejected"},
     ],
