@@ -19,7 +19,7 @@ from eval.benchmarks import BENCHMARKS
 from eval.config import BenchmarkConfig, EvalConfig
 from eval.selection import SAMPLE_STRATEGIES
 from model.backends import BACKENDS
-from model.config import ConfigError, load_config
+from model.config import ConfigError, load_config, resolve_path
 from model.protocol import SETTING_NAMES
 
 
@@ -81,6 +81,8 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
             cfg.benchmarks[0].path = args.input
     elif args.input:
         cfg.benchmarks = [BenchmarkConfig(name="generic", path=args.input)]
+    if args.input and not resolve_path(args.input).exists():
+        raise ConfigError(f"--input {args.input}: no such file")
     if args.setting:
         cfg.settings = (
             list(SETTING_NAMES)

@@ -56,3 +56,11 @@ def test_a_corrupt_output_line_is_warned_and_only_that_row_is_redone(tmp_path):
     w.close()
     back = [json.loads(line) for line in path.read_text().splitlines()]
     assert sorted(r["id"] for r in back) == [0, 1, 2, 3, 4, 5]
+
+
+def test_eval_run_with_a_missing_input_file_is_one_line_and_exit_2(tmp_path, capsys):
+    from eval.run import main
+
+    assert main(["--input", str(tmp_path / "nope.jsonl"), "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "nope.jsonl" in err and "no such file" in err
