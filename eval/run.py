@@ -81,8 +81,6 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
             cfg.benchmarks[0].path = args.input
     elif args.input:
         cfg.benchmarks = [BenchmarkConfig(name="generic", path=args.input)]
-    if args.input and not resolve_path(args.input).exists():
-        raise ConfigError(f"--input {args.input}: no such file")
     if args.setting:
         cfg.settings = (
             list(SETTING_NAMES)
@@ -127,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_intermixed_args(argv)
     try:
         cfg = config_from_args(args)
+        if args.input and not resolve_path(args.input).exists():
+            raise ConfigError(f"--input {args.input}: no such file")
         from eval.config import check_config
 
         check_config(cfg)
