@@ -19,7 +19,7 @@ from eval.benchmarks import BENCHMARKS
 from eval.config import BenchmarkConfig, EvalConfig
 from eval.selection import SAMPLE_STRATEGIES
 from model.backends import BACKENDS
-from model.config import ConfigError, load_config
+from model.config import ConfigError, load_config, resolve_path
 from model.protocol import SETTING_NAMES
 
 
@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_intermixed_args(argv)
     try:
         cfg = config_from_args(args)
+        if args.input and not resolve_path(args.input).exists():
+            raise ConfigError(f"--input {args.input}: no such file")
         from eval.config import check_config
 
         check_config(cfg)

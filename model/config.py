@@ -31,7 +31,14 @@ def load_config(schema: type[T], path: str | Path | None = None, overrides: list
         path = Path(path)
         if not path.exists():
             raise ConfigError(f"config file not found: {path}")
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark else str(path)
+            raise ConfigError(f"{where}: invalid YAML: {getattr(e, 'problem', None) or e}") from None
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{path}: not UTF-8 (byte offset {e.start})") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: top level must be a mapping")
         data.pop("_schema", None)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterable
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from model.agent import AgentConfig, load_skills, run_agent
 from model.backends import Backend
-from model.jsonl import Rejects, ResumableWriter, load_records
+from model.jsonl import Rejects, ResumableWriter, iter_records
 from model.records import JudgeTask, Trajectory, task_from_any
 
 
@@ -79,9 +80,10 @@ def judge_tasks(backend: Backend, tasks: Iterable[JudgeTask], setting: str, writ
 
 
 def load_tasks(path: str | Path, rejects: Rejects | None = None, limit: int | None = None) -> list[JudgeTask]:
-    """JudgeTask rows or generic pairs `{id, prompt, chosen, rejected, reference?}` from a JSONL file."""
-    tasks = load_records(path, lambda r: task_from_any(r, source=Path(path).stem), rejects)
-    return tasks[:limit] if limit else tasks
+    """JudgeTask rows or generic pairs `{id, prompt, chosen, rejected, reference?}` from a JSONL file.
+    Bad rows (and a repeated task id) go to `rejects`; the first `limit` good tasks are read."""
+    tasks = iter_records(path, lambda r: task_from_any(r, source=Path(path).stem), rejects, key=lambda t: t.id)
+    return list(islice(tasks, limit or None))
 
 
 def new_writer(path: str | Path) -> ResumableWriter:

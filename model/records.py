@@ -166,6 +166,8 @@ class JudgeTask:
         unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise RecordError(sorted(unknown)[0], "unknown field")
+        if isinstance(d["id"], bool) or not isinstance(d["id"], (str, int)) or not str(d["id"]).strip():
+            raise RecordError("id", f"must be a non-empty string or an integer, got {d['id']!r}")
         return cls(
             id=str(d["id"]),
             source=str(d["source"]),

@@ -71,13 +71,13 @@ class SFTData:
 
 # ------------------------------------------------------------------------------------------ loading
 
-def iter_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_rows(path: str | Path) -> Iterator[tuple[int, Any]]:
     """(row number, row) from a JSONL file (1-based line numbers) or a save_to_disk folder (0-based)."""
     p = Path(path)
-    if p.is_file():
-        from model.jsonl import read_jsonl
+    if p.is_file():  # a line that is not a JSON object arrives as a model.jsonl.BadRow
+        from model.jsonl import iter_jsonl
 
-        yield from enumerate(read_jsonl(p), 1)
+        yield from iter_jsonl(p)
         return
     if not p.is_dir():
         raise DataError(f"SFT data not found: {p} (a datasets.save_to_disk folder or a .jsonl file)")
@@ -99,37 +99,60 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             i += 1
 
 
-def _check_row(row: dict[str, Any]) -> tuple[str, str] | None:
-    """(field, problem) for a malformed row, else None."""
+def _check_row(row: Any, vocab_size: int | None = None) -> tuple[str, str] | tuple[np.ndarray, np.ndarray]:
+    """(input_ids, labels) as int64 arrays, or (field, problem) for a malformed row."""
+    from model.jsonl import BadRow
+
+    if isinstance(row, BadRow):
+        return row.field, row.reason
+    arrays = []
     for name in ("input_ids", "labels"):
         v = row.get(name)
         if not isinstance(v, (list, tuple, np.ndarray)) or len(v) == 0:
             return name, "missing or empty"
-    if len(row["input_ids"]) != len(row["labels"]):
-        return "labels", f"length {len(row['labels'])} != input_ids length {len(row['input_ids'])}"
-    return None
+        if not isinstance(v, np.ndarray) and any(isinstance(x, bool) for x in v):
+            return name, "must be a flat list of integers (got a boolean)"
+        try:
+            a = np.asarray(v)
+        except (ValueError, TypeError):
+            return name, "must be a flat list of integers"
+        if a.ndim != 1 or a.dtype.kind not in "iu":
+            return name, f"must be a flat list of integers (got {a.dtype.name} values, {a.ndim}-d)"
+        arrays.append(a.astype(np.int64))
+    ids, labels = arrays
+    if len(ids) != len(labels):
+        return "labels", f"length {len(labels)} != input_ids length {len(ids)}"
+    hi = vocab_size if vocab_size else np.iinfo(np.int32).max
+    if ids.min() < 0 or ids.max() >= hi:
+        return "input_ids", f"token id out of range [0, {hi}): min {ids.min()}, max {ids.max()}"
+    trained = labels[labels != IGNORE_INDEX]
+    if trained.size and (trained.min() < 0 or trained.max() >= hi):
+        return "labels", f"token id out of range [0, {hi}) or -100: min {trained.min()}, max {trained.max()}"
+    return ids, labels
 
 
-def load_sft_data(path: str | Path, max_seq_len: int, overlong: str = "truncate") -> SFTData:
-    """Loads and validates the rendered rows. Bad rows are skipped and counted, never fatal: a warning
-    names file, row and field (the first few), the totals are in `stats`."""
+def load_sft_data(path: str | Path, max_seq_len: int, overlong: str = "truncate",
+                  vocab_size: int | None = None, rejects: Any = None) -> SFTData:
+    """Loads and validates the rendered rows. Bad rows (not JSON objects, wrong types, token ids outside
+    [0, vocab_size)) are skipped and counted, never fatal: a warning names file, row and field (the first
+    few), every one goes to `rejects` (a model.jsonl.Rejects) when given, the totals are in `stats`."""
     stats = DataStats()
     ids_out: list[np.ndarray] = []
     labels_out: list[np.ndarray] = []
 
-    def skip(i: int, fld: str, why: str, reason: str) -> None:
+    def skip(i: int, fld: str, why: str, reason: str, raw: Any = None) -> None:
         stats.skipped[reason] += 1
+        if rejects is not None:
+            rejects.add(path, i, why, getattr(raw, "text", raw), field=fld)
         if sum(stats.skipped.values()) <= MAX_WARNINGS:
             stats.messages.append(f"{path}: row {i}: field '{fld}': {why} (skipped)")
 
     for i, row in iter_rows(path):
         stats.rows += 1
-        bad = _check_row(row)
-        if bad:
-            skip(i, bad[0], bad[1], "malformed")
+        ids, labels = _check_row(row, vocab_size)
+        if isinstance(ids, str):
+            skip(i, ids, labels, "malformed", row)
             continue
-        ids = np.asarray(row["input_ids"], dtype=np.int64)
-        labels = np.asarray(row["labels"], dtype=np.int64)
         if not (labels[1:] != IGNORE_INDEX).any():  # position 0 is never predicted
             skip(i, "labels", "no trained token (all -100)", "no_trained_tokens")
             continue

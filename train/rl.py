@@ -127,8 +127,9 @@ class TokenLogprobs(torch.nn.Module):
 
 
 # -- data -----------------------------------------------------------------------------------------
-def load_rl_tasks(path: str | Path) -> list[tuple[JudgeTask, str]]:
-    """(task, setting) rows of a data.render rl output (JSONL file or dataset folder)."""
+def load_rl_tasks(path: str | Path, rejects: Any = None) -> list[tuple[JudgeTask, str]]:
+    """(task, setting) rows of a data.render rl output (JSONL file or dataset folder). A bad JSONL row
+    (or a repeated task id) goes to `rejects` (a model.jsonl.Rejects; default: kept in memory and warned)."""
     p = resolve_path(path)
     if p.is_dir():
         if (p.parent / f"{p.name}.jsonl").exists():
@@ -138,20 +139,28 @@ def load_rl_tasks(path: str | Path) -> list[tuple[JudgeTask, str]]:
 
             rows = list(load_from_disk(str(p)))
             return [_rl_row(r, str(p), i) for i, r in enumerate(rows, 1)]
-    from model.jsonl import read_jsonl
+    from model.jsonl import Rejects, load_records
 
-    return [_rl_row(r, str(p), i) for i, r in enumerate(read_jsonl(p), 1)]
+    rejects = rejects if rejects is not None else Rejects(None)
+    pool = load_records(p, _parse_rl_row, rejects, key=lambda tr: tr[0].id)
+    for r in rejects.rows[:5]:
+        warnings.warn(f"{r['file']}: row {r['row']}: field '{r['field']}': {r['reason']} (skipped)", stacklevel=2)
+    return pool
 
 
 def _rl_row(row: dict[str, Any], path: str, i: int) -> tuple[JudgeTask, str]:
     try:
-        task = row["task"]
-        task = JudgeTask.from_dict(json.loads(task) if isinstance(task, str) else task)
-        if task.gold is None:
-            raise ValueError("task has no gold label")
-        return task, row.get("setting") or SKILL_OPERATIONAL
+        return _parse_rl_row(row)
     except (KeyError, ValueError, TypeError) as e:
         raise ValueError(f"{path}: row {i}: {e}") from e
+
+
+def _parse_rl_row(row: dict[str, Any]) -> tuple[JudgeTask, str]:
+    task = row["task"]
+    task = JudgeTask.from_dict(json.loads(task) if isinstance(task, str) else task)
+    if task.gold is None:
+        raise ValueError("task has no gold label")
+    return task, row.get("setting") or SKILL_OPERATIONAL
 
 
 def step_tasks(pool: list[tuple[JudgeTask, str]], step: int, n: int, seed: int) -> list[tuple[JudgeTask, str]]:

@@ -11,12 +11,11 @@ and hands it to `collect`, which enforces the contract:
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from model.jsonl import Rejects
+from model.jsonl import BadRow, Rejects, iter_json_rows
 from model.records import DOMAINS, JudgeTask, RecordError
 
 Row = dict[str, Any]
@@ -26,55 +25,15 @@ ParseFn = Callable[[Row, int], list[JudgeTask]]
 LABEL_TEXTS = ("A>B", "B>A", "A=B", "A>>B", "B>>A")
 
 
-class BadJSON:
-    """Placeholder for a JSONL line that did not parse; `collect` turns it into a reject."""
-
-    def __init__(self, message: str, text: str):
-        self.message = message
-        self.text = text
-
-
 def fail(field_name: str, message: str) -> NoReturn:
     raise RecordError(field_name, message)
 
 
 # --------------------------------------------------------------------------- reading
+# The reader itself is model.jsonl's (`iter_json_rows`: JSON array / object / streamed JSONL files);
+# a line it could not read arrives here as a `BadRow` and becomes a reject in `collect`.
 
-
-def iter_json_rows(path: str | Path) -> Iterator[tuple[int, Any]]:
-    """Yields (row number, row) from a JSON array file, a JSON object file or a JSONL file.
-
-    Row numbers are 1-based: the array index + 1, or the physical line number for JSONL. A JSONL line
-    that is not JSON yields a `BadJSON`; a JSON array file that does not parse raises ValueError.
-    """
-    text = Path(path).read_text(encoding="utf-8")
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}: invalid JSON array: {e}") from e
-        yield from enumerate(data, 1)
-        return
-    if stripped.startswith("{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            data = None  # JSONL
-        if isinstance(data, dict):
-            for key in ("data", "rows", "examples"):
-                if isinstance(data.get(key), list):
-                    yield from enumerate(data[key], 1)
-                    return
-            yield 1, data
-            return
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield lineno, json.loads(line)
-        except json.JSONDecodeError as e:
-            yield lineno, BadJSON(f"invalid JSON: {e}", line)
+BadJSON = BadRow  # the name the adapters and builders use
 
 
 def first_row(path: str | Path) -> Any:
@@ -103,8 +62,8 @@ def collect(
         if limit is not None and accepted >= limit:
             break
         try:
-            if isinstance(raw, BadJSON):
-                fail("<json>", raw.message)
+            if isinstance(raw, BadRow):
+                fail(raw.field, raw.reason)
             if not isinstance(raw, dict):
                 fail("<row>", f"must be a JSON object, got {type(raw).__name__}")
             tasks = parse(raw, rownum)
@@ -116,7 +75,8 @@ def collect(
             reason = str(e) if isinstance(e, RecordError) else f"{type(e).__name__}: {e}"
             if rejects is None:
                 raise ValueError(f"{file}: row {rownum}: {reason}") from e
-            rejects.add(file, rownum, reason, raw.text if isinstance(raw, BadJSON) else raw)
+            field_name = e.field if isinstance(e, RecordError) else None
+            rejects.add(file, rownum, reason, raw.text if isinstance(raw, BadRow) else raw, field=field_name)
             continue
         seen.update(ids)
         out.extend(tasks)
