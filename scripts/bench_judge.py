@@ -3,7 +3,7 @@
 Two modes, each printing a markdown table (and --json PATH for the numbers):
 
 judge (default; CPU is fine): the embedded SmolLM2-135M judging a handful of synthetic verifiable pairs
-(data/synthetic.py; both orders) through model.judge.judge_tasks, i.e. exactly what eval.run does, in
+(data/builders/synthetic.py; both orders) through model.judge.judge_tasks, i.e. exactly what eval.run does, in
 `baseline` and `skill_operational`.
     python scripts/bench_judge.py --pairs 4
 
@@ -69,7 +69,7 @@ def _fmt(v: Any) -> str:
 
 
 def bench_judge(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from data.synthetic import generate_synthetic
+    from data.builders.synthetic import generate_synthetic
     from model.agent import AgentConfig
     from model.backends import BackendConfig, make_backend
     from model.jsonl import ResumableWriter

@@ -44,7 +44,7 @@ def main() -> None:
     p.add_argument("--json", help="also write the rows here")
     args = p.parse_args()
 
-    from data.synthetic import generate_synthetic
+    from data.builders.synthetic import generate_synthetic
     from train.rl import RLConfig, train
 
     tasks = generate_synthetic(max(32, args.tasks_per_step * args.steps), seed=0,

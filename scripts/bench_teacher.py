@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data.synthetic import generate_synthetic  # noqa: E402
+from data.builders.synthetic import generate_synthetic  # noqa: E402
 from data.teachers.scripted import ScriptedTeacher  # noqa: E402
 from model.agent import AgentConfig, load_skills, run_agent  # noqa: E402
 from model.sandbox import isolation_level  # noqa: E402
