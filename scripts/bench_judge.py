@@ -33,6 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from model.protocol import BASELINE, SKILL_OPERATIONAL  # noqa: E402
+
 SHAPES = {  # random-init shapes (the tokenizer still comes from --model)
     "qwen2.5-0.5b": dict(
         model_type="qwen2",
@@ -325,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the rows to this file")
     g = p.add_argument_group("judge mode")
     g.add_argument("--pairs", type=int, default=4)
-    g.add_argument("--settings", nargs="+", default=["baseline", "skill_operational"])
+    g.add_argument("--settings", nargs="+", default=[BASELINE, SKILL_OPERATIONAL])
     g.add_argument("--batch-size", type=int, default=8)
     g.add_argument("--chunk-size", type=int, default=32)
     g.add_argument("--max-new-tokens", type=int, default=256)

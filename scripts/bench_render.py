@@ -24,6 +24,9 @@ import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from model.protocol import SKILL_OPERATIONAL  # noqa: E402
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -46,7 +49,7 @@ def make_trajectories(n_tasks: int):
         return "I will run the verifier that fits this task.\n" + tool_call("run_resource", resource_id=rid,
                                                                             reason="hard evidence")
     items = [(t, o) for t in tasks for o in t.orders()]
-    return tasks, run_agent(ScriptedBackend(policy), items, "skill_operational", AgentConfig())
+    return tasks, run_agent(ScriptedBackend(policy), items, SKILL_OPERATIONAL, AgentConfig())
 
 
 def rate(fn, n: int) -> tuple[float, float]:

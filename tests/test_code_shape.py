@@ -124,6 +124,12 @@ def long_modules(root: Path = ROOT, limit: int = MAX_LINES) -> dict[str, int]:
     return {p: n for p, n in counts.items() if n > limit}
 
 
+# (file, assigned name): strings there that equal a setting name but mean something else
+NOT_SETTINGS = {
+    ("model/reward/inputs.py", "BASELINE_COLUMNS"),  # "baseline": the request column of a baseline response
+}
+
+
 def setting_literals(root: Path = ROOT) -> dict[str, int]:
     """Files outside model/protocol.py and tests/ with string constants equal to a setting name."""
     out = {}
@@ -132,7 +138,11 @@ def setting_literals(root: Path = ROOT) -> dict[str, int]:
         if rel == "model/protocol.py":
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        n = sum(isinstance(node, ast.Constant) and node.value in SETTING_NAMES for node in ast.walk(tree))
+        exempt = {id(c) for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                  and any(isinstance(t, ast.Name) and (rel, t.id) in NOT_SETTINGS for t in node.targets)
+                  for c in ast.walk(node.value)}
+        n = sum(isinstance(node, ast.Constant) and node.value in SETTING_NAMES and id(node) not in exempt
+                for node in ast.walk(tree))
         if n:
             out[rel] = n
     return out
@@ -175,6 +185,15 @@ def test_cycle_finder_finds_a_planted_cycle(tmp_path):
     assert graph["model.d"] == set()  # function-level imports are not module-level
     assert graph["data.e"] == {"model.a"}
     assert import_cycles(graph) == [["model.a", "model.b", "model.c"]]
+
+
+def test_setting_literal_counter_counts_a_planted_literal(tmp_path):
+    (tmp_path / "model/reward").mkdir(parents=True)
+    (tmp_path / "model/protocol.py").write_text('SKILL_FAIR = "skill_fair"\n')
+    (tmp_path / "model/reward/inputs.py").write_text(
+        'BASELINE_COLUMNS = ("baseline", "x")\nDEFAULT = "baseline"\n')
+    (tmp_path / "model/b.py").write_text('def f(s="skill_fair"):\n    return {"skill_operational": 1}\n')
+    assert setting_literals(tmp_path) == {"model/reward/inputs.py": 1, "model/b.py": 2}
 
 
 def test_backend_classes_are_read_from_make_backend():
