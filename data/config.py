@@ -21,7 +21,7 @@ from model.protocol import SKILL_OPERATIONAL
 class SourceSpec:
     """One input. kind: synthetic | builder | source.
 
-    synthetic: `n` tasks from data.synthetic (`kinds`).
+    synthetic: `n` tasks from data.builders.synthetic (`kinds`).
     builder:   a verifiable-pair builder by `name` (gsm8k, math, humaneval, mbpp, ifeval) on `path`.
     source:    a preference/benchmark adapter by `name` (data.sources SOURCES) on `path` (file, folder or
                Hub id); `options` go to the loader (e.g. mapping, split, config_name).

@@ -155,7 +155,7 @@ def heldout_overlap(trajs: list[Trajectory], tasks: Tasks, heldout_prompts: Sequ
     """Drops train tasks whose prompt is an exact or near duplicate of a held-out prompt: the same
     problem under another upstream id (so on the train side of an id-hashed split) would leak the
     held-out evaluation into training."""
-    from data.render_minhash import first_of_duplicates
+    from data.near_dup import first_of_duplicates
 
     present = {t.task_id for t in trajs}
     refs = [(("heldout", i), text) for i, text in enumerate(heldout_prompts)]
@@ -171,7 +171,7 @@ def dedup(trajs: list[Trajectory], tasks: Tasks, threshold: float, seed: int = 0
           ) -> tuple[list[Trajectory], Counter, dict[str, Any]]:
     """Exact and near-duplicate prompts among the tasks that still have trajectories, in tasks.jsonl
     order: the first task is kept; later duplicates go with all their trajectories."""
-    from data.render_minhash import first_of_duplicates
+    from data.near_dup import first_of_duplicates
 
     present = {t.task_id for t in trajs}
     texts = [(tid, task.prompt_text) for tid, task in tasks.items() if tid in present]

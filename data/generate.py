@@ -114,7 +114,7 @@ def drop_heldout_copies(train: list[JudgeTask], heldout: list[JudgeTask], thresh
     """Train tasks whose prompt (near-)duplicates a held-out prompt. The split hashes upstream ids, so
     one problem reachable under two ids (a template generator, a dataset with repeats) could otherwise
     sit on both sides."""
-    from data.render_minhash import first_of_duplicates
+    from data.near_dup import first_of_duplicates
 
     texts = [(("heldout", i), t.prompt_text) for i, t in enumerate(heldout)] + [(t.id, t.prompt_text) for t in train]
     dropped = first_of_duplicates(texts, threshold)

@@ -87,7 +87,7 @@ def load_verifiable(
 
 def _synthetic_kinds() -> tuple[str, ...]:
     """Every synthetic kind; code only when the sandbox that proves it exists."""
-    from data.synthetic import KINDS
+    from data.builders.synthetic import KINDS
 
     if importlib.util.find_spec("model.sandbox") is None:
         return tuple(k for k in KINDS if k != "code")

@@ -3,7 +3,7 @@
 Two modes, each printing a markdown table (and --json PATH for the numbers):
 
 judge (default; CPU is fine): the embedded SmolLM2-135M judging a handful of synthetic verifiable pairs
-(data/synthetic.py; both orders) through model.judge.judge_tasks, i.e. exactly what eval.run does, in
+(data/builders/synthetic.py; both orders) through model.judge.judge_tasks, i.e. exactly what eval.run does, in
 `baseline` and `skill_operational`.
     python scripts/bench_judge.py --pairs 4
 
@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from model.protocol import BASELINE, SKILL_OPERATIONAL  # noqa: E402
 
 SHAPES = {  # random-init shapes (the tokenizer still comes from --model)
     "qwen2.5-0.5b": dict(
@@ -69,7 +71,7 @@ def _fmt(v: Any) -> str:
 
 
 def bench_judge(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from data.synthetic import generate_synthetic
+    from data.builders.synthetic import generate_synthetic
     from model.agent import AgentConfig
     from model.backends import BackendConfig, make_backend
     from model.jsonl import ResumableWriter
@@ -325,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the rows to this file")
     g = p.add_argument_group("judge mode")
     g.add_argument("--pairs", type=int, default=4)
-    g.add_argument("--settings", nargs="+", default=["baseline", "skill_operational"])
+    g.add_argument("--settings", nargs="+", default=[BASELINE, SKILL_OPERATIONAL])
     g.add_argument("--batch-size", type=int, default=8)
     g.add_argument("--chunk-size", type=int, default=32)
     g.add_argument("--max-new-tokens", type=int, default=256)

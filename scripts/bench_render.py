@@ -7,7 +7,7 @@ Trajectories are realistic skill runs made by the real runtime (ScriptedBackend)
 trailing tool reply is dropped. Rows:
   render_with_mask (model/)   the project helper on a plain tokenizer (end_of_turn_token rebuilds the
                               vocab dict on every call)
-  encode_all, N workers       data.rendering's path (vocab built once; process pool for N > 1)
+  encode_all, N workers       data.render.formats's path (vocab built once; process pool for N > 1)
   data.render end to end      load + filters + sft_skill/sft_direct/rl + datasets/JSONL/card, per kept
                               skill trajectory (includes the tokenizer load)
 """
@@ -24,12 +24,15 @@ import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from model.protocol import SKILL_OPERATIONAL  # noqa: E402
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def make_trajectories(n_tasks: int):
-    from data.synthetic import generate_synthetic
+    from data.builders.synthetic import generate_synthetic
     from model.agent import AgentConfig, run_agent, tool_call
     from model.backends.scripted import ScriptedBackend
 
@@ -46,7 +49,7 @@ def make_trajectories(n_tasks: int):
         return "I will run the verifier that fits this task.\n" + tool_call("run_resource", resource_id=rid,
                                                                             reason="hard evidence")
     items = [(t, o) for t in tasks for o in t.orders()]
-    return tasks, run_agent(ScriptedBackend(policy), items, "skill_operational", AgentConfig())
+    return tasks, run_agent(ScriptedBackend(policy), items, SKILL_OPERATIONAL, AgentConfig())
 
 
 def rate(fn, n: int) -> tuple[float, float]:
@@ -63,8 +66,8 @@ def main() -> int:
     args = p.parse_args()
 
     from data.config import DataConfig
-    from data.render import render
-    from data.rendering import encode_all, prepare_tokenizer, skill_messages
+    from data.render.cli import render
+    from data.render.formats import encode_all, prepare_tokenizer, skill_messages
     from model.chat_template import ensure_tool_template, render_with_mask
     from model.loading import load_tokenizer
     from model.tools import tool_specs

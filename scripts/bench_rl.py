@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from model.protocol import SKILL_OPERATIONAL  # noqa: E402
 from train.engine import prepare_accelerator_env  # noqa: E402
 
 prepare_accelerator_env()
@@ -44,7 +45,7 @@ def main() -> None:
     p.add_argument("--json", help="also write the rows here")
     args = p.parse_args()
 
-    from data.synthetic import generate_synthetic
+    from data.builders.synthetic import generate_synthetic
     from train.rl import RLConfig, train
 
     tasks = generate_synthetic(max(32, args.tasks_per_step * args.steps), seed=0,
@@ -52,7 +53,7 @@ def main() -> None:
     cuda = torch.cuda.is_available()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "rl.jsonl"
-        data.write_text("".join(json.dumps({"task": t.to_dict(), "setting": "skill_operational"}) + "\n"
+        data.write_text("".join(json.dumps({"task": t.to_dict(), "setting": SKILL_OPERATIONAL}) + "\n"
                                 for t in tasks))
         cfg = RLConfig(model_config=dict(SHAPES[args.model_shape]), tokenizer="smollm2-135m", data_path=str(data),
                        output_dir=str(Path(tmp) / "run"), group_size=args.group_size,

@@ -13,16 +13,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data.synthetic import generate_synthetic  # noqa: E402
+from data.builders.synthetic import generate_synthetic  # noqa: E402
 from data.teachers.scripted import ScriptedTeacher  # noqa: E402
 from model.agent import AgentConfig, load_skills, run_agent  # noqa: E402
+from model.protocol import SKILL_FAIR, SKILL_OPERATIONAL  # noqa: E402
 from model.sandbox import isolation_level  # noqa: E402
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=120, help="synthetic tasks per kind")
-    p.add_argument("--settings", nargs="+", default=["skill_operational", "skill_fair"])
+    p.add_argument("--settings", nargs="+", default=[SKILL_OPERATIONAL, SKILL_FAIR])
     args = p.parse_args()
     cfg = AgentConfig()
     skills = load_skills(cfg)

@@ -9,7 +9,7 @@ import pytest
 
 from data import filters as F
 from data.config import FilterConfig
-from data.render_minhash import MinHashLSH, bands_for, first_of_duplicates, jaccard, shingles
+from data.near_dup import MinHashLSH, bands_for, first_of_duplicates, jaccard, shingles
 from model.records import JudgeTask, Trajectory
 
 LONG = ("A farmer keeps {n} hens in a barn near the river and every morning she collects the eggs, "

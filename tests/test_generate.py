@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from data.synthetic import generate_synthetic
+from data.builders.synthetic import generate_synthetic
 from data.teachers.scripted import ScriptedTeacher
 from model.agent import AgentConfig, run_agent
 from model.records import JudgeTask, Resources

@@ -164,7 +164,7 @@ def _visible(traj):
 
 @pytest.fixture(scope="module")
 def teacher_tasks():
-    from data.synthetic import generate_synthetic
+    from data.builders.synthetic import generate_synthetic
 
     return generate_synthetic(12, seed=4) + _tasks()
 

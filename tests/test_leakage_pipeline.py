@@ -10,7 +10,7 @@ import json
 import pytest
 
 from data.generate import main as generate_main
-from data.render import main as render_main
+from data.render.cli import main as render_main
 
 CANARY = "CANARY-91c2"
 PAIRS = [

@@ -111,7 +111,7 @@ class RefuseHub:
 
 
 def run_cli(args) -> tuple[int, str]:
-    from data.render import main
+    from data.render.cli import main
 
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
@@ -224,7 +224,7 @@ def test_direct_and_skill_share_tasks_orders_and_labels(rendered):
 
 
 def test_rl_rows_carry_gold_and_resources_but_prompts_do_not(rendered):
-    from data.rendering import rl_row
+    from data.render.formats import rl_row
     from model.agent import AgentConfig, load_skills
     from model.prompts import PromptOptions
 
@@ -260,7 +260,7 @@ def test_card_and_console(rendered):
                    "python -m data.render --config", "input_dir="):
         assert needle in card, needle
     assert '"task_id": "x"' not in card  # per-match lists are left to generate_report.json
-    from data.rendering import GREEN, GREY
+    from data.render.formats import GREEN, GREY
 
     assert GREEN in rendered.stdout and GREY in rendered.stdout and "position_balance" in rendered.stdout
     from data.config import DataConfig
@@ -295,7 +295,7 @@ def test_formats_select_what_is_written(rendered, tmp_path):
 
 
 def test_help_and_bad_config(tmp_path, capsys):
-    from data.render import main
+    from data.render.cli import main
 
     with pytest.raises(SystemExit) as e:
         main(["--help"])
@@ -321,7 +321,7 @@ def test_push_to_hub_against_a_local_stand_in(rendered, monkeypatch, tmp_path):
             return SimpleNamespace(commit_url=f"local://{repo_id}/commit/1")
 
     monkeypatch.setattr(huggingface_hub, "HfApi", LocalHub)
-    from data.render_hub import push_to_hub
+    from data.render.hub import push_to_hub
 
     url = push_to_hub(rendered.out, "me/judge-data", ["sft_skill", "sft_direct", "rl"], private=True)
     assert url == "local://me/judge-data/commit/1"
@@ -385,7 +385,7 @@ def test_golden_hash(tmp_path):
     """Pins the rendered bytes (template, tokenizer, mask, row layout). If a change is intended, check
     the new output by eye and update the constant."""
     from data.config import DataConfig
-    from data.render import render
+    from data.render.cli import render
 
     _golden_inputs(tmp_path / "gen")
     cfg = DataConfig(output_dir=str(tmp_path / "out"), input_dir=str(tmp_path / "gen"))
@@ -402,9 +402,9 @@ def test_render_failures_go_to_rejects_and_an_untrained_end_of_turn_warns(tmp_pa
     trains the end-of-turn token is warned about and counted."""
     import numpy as np
 
-    import data.rendering as rendering
+    import data.render.formats as rendering
     from data.config import DataConfig
-    from data.render import render
+    from data.render.cli import render
     from model.chat_template import IGNORE_INDEX, TemplateError
 
     real = rendering.render_with_mask

@@ -1,4 +1,4 @@
-"""data.rendering on the SmolLM2 tokenizer (project tool template): what the loss mask trains in a real
+"""data.render.formats on the SmolLM2 tokenizer (project tool template): what the loss mask trains in a real
 skill trajectory (run through the runtime), prefix consistency, and the direct-judge twin."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ MATH = JudgeTask(id="m1", source="test", kind="pairwise", domain="math",
 
 @pytest.fixture(scope="module")
 def tok():
-    from data.rendering import prepare_tokenizer
+    from data.render.formats import prepare_tokenizer
 
     tok, info = prepare_tokenizer("smollm2-135m")
     assert tok.chat_template == PROJECT_TOOL_TEMPLATE and info["end_of_turn"] == "<|im_end|>"
@@ -55,7 +55,7 @@ def spans(tok, ids, labels, trained=True):
 
 
 def test_skill_example_mask(tok, trajectory):
-    from data.rendering import encode_all, sft_row, skill_messages
+    from data.render.formats import encode_all, sft_row, skill_messages
 
     msgs = skill_messages(trajectory)
     assert msgs[-1]["role"] == "assistant" and len(msgs) == len(trajectory.messages) - 1
@@ -80,7 +80,7 @@ def test_skill_example_mask(tok, trajectory):
 
 
 def test_prefix_consistency_on_the_project_template(tok, trajectory):
-    from data.rendering import skill_messages
+    from data.render.formats import skill_messages
 
     msgs = skill_messages(trajectory)
     tools = tool_specs(trajectory.setting)
@@ -91,14 +91,14 @@ def test_prefix_consistency_on_the_project_template(tok, trajectory):
             upto = render(tok, msgs[: i + 1], tools)
             assert upto.startswith(before) and full.startswith(upto)
     # tokenizing the whole text equals what render_with_mask returns (no re-tokenization drift)
-    from data.rendering import encode_all
+    from data.render.formats import encode_all
 
     [(ids, _)] = encode_all([(msgs, tool_specs(trajectory.setting))], tok, "smollm2-135m", progress=False)
     assert ids.tolist() == tok(full, add_special_tokens=False)["input_ids"]
 
 
 def test_direct_twin_trains_only_the_verdict(tok, trajectory):
-    from data.rendering import direct_messages, encode_all, trains_token
+    from data.render.formats import direct_messages, encode_all, trains_token
 
     msgs = direct_messages(MATH, trajectory.order, trajectory.verdict, "baseline", PromptOptions())
     assert [m["role"] for m in msgs] == ["system", "user", "assistant"]
@@ -110,7 +110,7 @@ def test_direct_twin_trains_only_the_verdict(tok, trajectory):
 
 
 def test_a_template_error_is_returned_not_raised(tok):
-    from data.rendering import encode_all
+    from data.render.formats import encode_all
 
     bad = [{"role": "system", "content": "s"}, {"role": "assistant", "content": None,
                                                 "tool_calls": [{"function": {"name": "x"}}]}]
@@ -119,7 +119,7 @@ def test_a_template_error_is_returned_not_raised(tok):
 
 
 def test_coloured_example(tok, trajectory):
-    from data.rendering import GREEN, GREY, coloured, encode_all, skill_messages
+    from data.render.formats import GREEN, GREY, coloured, encode_all, skill_messages
 
     msgs = skill_messages(trajectory)
     [(ids, labels)] = encode_all([(msgs, tool_specs(trajectory.setting))], tok, "smollm2-135m", progress=False)

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from data.synthetic import KINDS, generate_synthetic
+from data.builders.synthetic import KINDS, generate_synthetic
 from model.jsonl import Rejects
 from model.verifiers import ifeval
 from model.verifiers.code import extract_code, run_tests

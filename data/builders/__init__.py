@@ -12,7 +12,7 @@ proved at build time is dropped into `rejects` with the reason.
 | humaneval | code.build_humaneval          | HumanEval.jsonl                                       |
 | mbpp      | code.build_mbpp               | sanitized-mbpp.json                                   |
 | ifeval    | ifeval.build_ifeval           | input_data.jsonl (+ input_response_data_*.jsonl)      |
-| synthetic | data.synthetic (n, not a path) | none: generated from seeded templates                |
+| synthetic | synthetic.generate_synthetic  | none (n, not a path): generated from seeded templates |
 
 Registry contract: `BUILDERS[name](path_or_None, *, limit, seed, split, heldout_fraction, rejects)`;
 for "synthetic" the first argument is the number of tasks (`limit`, when given, caps it).
@@ -44,7 +44,7 @@ def build_synthetic(
     **kw: Any,
 ) -> list[JudgeTask]:
     """`generate_synthetic` with the registry's signature (n defaults to `limit`, else 1000)."""
-    from data.synthetic import generate_synthetic
+    from data.builders.synthetic import generate_synthetic
 
     if n is None or isinstance(n, (str, Path)):
         n = limit if limit is not None else 1000

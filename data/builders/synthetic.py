@@ -27,7 +27,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from data.builders import synth_arithmetic, synth_code, synth_constrained_math, synth_constraints
+from data.builders import (
+    synth_arithmetic,
+    synth_code,
+    synth_code_specs,
+    synth_constrained_math,
+    synth_constraints,
+)
 from data.builders._common import PairFactory, slug
 from model.jsonl import Rejects
 from model.records import JudgeTask, Resources
@@ -72,7 +78,7 @@ class Families:
 
         return cls(templates=keep(synth_arithmetic.TEMPLATES, lambda t: t.__name__.strip("_"), UNSEEN["templates"]),
                    constraints=keep(synth_constraints.MENU, str, UNSEEN["constraints"]),
-                   specs=keep(synth_code.SPECS, lambda sp: sp.name, UNSEEN["specs"]))
+                   specs=keep(synth_code_specs.SPECS, lambda sp: sp.name, UNSEEN["specs"]))
 EXAMPLE_SHARE = 0.75  # code prompts that state input/output examples (as HumanEval and MBPP prompts do)
 
 

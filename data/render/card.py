@@ -3,7 +3,7 @@ filtered and made. Built from render_report.json, the resolved config and, when 
 generate_report.json of data.generate (per-source counts, decontamination, licenses, teacher stats).
 
 The YAML front matter declares one Hub config per format (`<format>/train-*` parquet files, the layout
-`data.render_hub` uploads), so `load_dataset(repo, "sft_skill")` works after a push.
+`data.render.hub` uploads), so `load_dataset(repo, "sft_skill")` works after a push.
 """
 from __future__ import annotations
 

@@ -26,8 +26,7 @@ from typing import Any
 
 from data.config import DataConfig
 from data.filters import apply_filters
-from data.render_inputs import RenderInputs, load_inputs
-from data.rendering import (
+from data.render.formats import (
     FORMATS,
     coloured,
     direct_messages,
@@ -38,6 +37,7 @@ from data.rendering import (
     skill_messages,
     trains_token,
 )
+from data.render.inputs import RenderInputs, load_inputs
 from model.config import ConfigError, config_arg_parser, load_config, save_config
 from model.jsonl import Rejects
 from model.prompts import PromptOptions
@@ -160,9 +160,9 @@ def check_config(cfg: DataConfig) -> None:
 def render(cfg: DataConfig, command: str = "python -m data.render", progress: bool = True,
            out: Any = None) -> dict[str, Any]:
     """Runs the whole stage; returns the report (also written to render_report.json)."""
-    from data.card import dataset_card
-    from data.render_outputs import write_format
-    from data.render_report import build_report, summary_table, token_stats
+    from data.render.card import dataset_card
+    from data.render.outputs import write_format
+    from data.render.report import build_report, summary_table, token_stats
 
     out = out or sys.stdout
     check_config(cfg)
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         print("[render] no trajectory survived the filters; see render_report.json", file=sys.stderr)
         return 1
     if cfg.render.push_to_hub:
-        from data.render_hub import push_to_hub
+        from data.render.hub import push_to_hub
 
         url = push_to_hub(cfg.output_dir, cfg.render.push_to_hub, list(cfg.render.formats),
                           cfg.render.private)

@@ -1,0 +1,5 @@
+import sys
+
+from data.render.cli import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from model.skills.cli import main
+
+sys.exit(main())
