@@ -26,6 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from model.protocol import BASELINE  # noqa: E402
+
 HOST = "127.0.0.1"
 PROMPT = ("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nWhat is 3 * 6?"
           "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
@@ -46,7 +49,7 @@ def free_port() -> int:
 def start_server(port: int, log: Path, max_batch: int) -> subprocess.Popen:
     argv = [sys.executable, "-m", "model.reward.server", "--model", "scripted-judge", "--host", HOST,
             "--port", str(port), "--backend", "scripted:scripts.bench_reward_server:rate_by_length",
-            "--setting", "baseline", "--mode", "pointwise", "--max-batch-samples", str(max_batch)]
+            "--setting", BASELINE, "--mode", "pointwise", "--max-batch-samples", str(max_batch)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(argv, cwd=REPO, stdout=open(log, "w"), stderr=subprocess.STDOUT,
                             start_new_session=True, env=env)

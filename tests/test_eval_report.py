@@ -94,7 +94,9 @@ def test_report_cli_rewrites_report_and_plots(two_runs):
 def test_every_eval_config_loads(path):
     cfg = load_config(EvalConfig, path)
     check_config(cfg)
-    assert cfg.benchmarks and cfg.settings
+    assert cfg.benchmarks
+    # the quickstart judges each trained judge in its own protocol's settings (judge_config.json)
+    assert cfg.settings or path.name == "quickstart.yaml"
 
 
 def test_suite_config_is_the_three_headline_benchmarks_in_the_2x2_settings():

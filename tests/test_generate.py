@@ -40,8 +40,12 @@ def test_teacher_is_right_on_verifiable_tasks_in_both_orders(tasks):
     assert {t.verdict for t in decided} == {"A", "B"}  # the winner sits in both positions
     for t in decided:
         tool_outputs = [m["content"] for m in t.messages if m["role"] == "tool"]
-        assert "decisive: yes" in tool_outputs[0]  # it concluded from a real verifier run
-        assert t.tool_calls == 2 and t.used_resources
+        # it concluded from a real verifier run: the last verifier output (before final_answer's receipt)
+        # is decisive, and a second check was run only when the first was not (constrained math)
+        verifier_outputs = tool_outputs[:-1]
+        assert "decisive: yes" in verifier_outputs[-1] and t.used_resources
+        assert all("decisive: no" in out for out in verifier_outputs[:-1])
+        assert t.tool_calls == 1 + len(verifier_outputs) <= 3
 
 
 def test_teacher_never_reads_the_gold(tasks):

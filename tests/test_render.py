@@ -16,6 +16,7 @@ import pytest
 
 from model.agent import run_agent, tool_call
 from model.backends.scripted import ScriptedBackend
+from model.protocol import twin
 from model.records import JudgeTask, Resources, Trajectory
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -218,7 +219,7 @@ def test_direct_and_skill_share_tasks_orders_and_labels(rendered):
     for r in skill:  # every label is the gold under the shown order
         assert r["order"]["AB".index(r["verdict"])] == tasks[r["task_id"]].gold
     for r in direct:
-        assert r["setting"] == "baseline"
+        assert r["setting"] == twin(r["mirrors_setting"], tools=False)  # the same inputs, no tools
         assert r["messages"][-1] == {"role": "assistant", "content": f"[[{r['verdict']}]]"}
         assert [m["role"] for m in r["messages"]] == ["system", "user", "assistant"]
 
@@ -329,7 +330,8 @@ def test_push_to_hub_against_a_local_stand_in(rendered, monkeypatch, tmp_path):
                               ("upload_folder", "me/judge-data", "dataset")]
     repo = tmp_path / "me" / "judge-data"
     for fmt in ("sft_skill", "sft_direct", "rl"):  # the card's configs make the repo loadable by name
-        pushed = datasets.load_dataset(str(repo), fmt, split="train")
+        # a private cache: the shared one may hold an older run's dataset under the same tmp path
+        pushed = datasets.load_dataset(str(repo), fmt, split="train", cache_dir=str(tmp_path / "hf-cache"))
         local = datasets.load_from_disk(str(rendered.out / fmt))
         assert pushed.to_list() == local.to_list(), fmt
 

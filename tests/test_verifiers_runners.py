@@ -140,8 +140,11 @@ def test_code_tests_runner():
 
 
 def test_runners_see_no_gold():
-    """VerifierInput has no field through which a gold label or order could reach a runner."""
-    assert set(VerifierInput.__dataclass_fields__) == {"prompt", "candidates", "resources", "args"}
+    """VerifierInput has no field through which a gold label or order could reach a runner: besides the
+    inputs, only the sandbox's isolation opt-in (a bool, default off)."""
+    fields = VerifierInput.__dataclass_fields__
+    assert set(fields) == {"prompt", "candidates", "resources", "args", "allow_weak_isolation"}
+    assert fields["allow_weak_isolation"].type in (bool, "bool") and fields["allow_weak_isolation"].default is False
 
 
 def test_runs_in_worker_thread():

@@ -37,10 +37,10 @@ def judge_accuracy(backend: Any, tasks: list[JudgeTask], setting: str, agent: Ag
 def sft_eval_hook(model: Any, tokenizer: Any, step: int, cfg: Any) -> dict[str, float]:
     """train.sft's eval_hook: cfg.heldout_path (JudgeTask JSONL, e.g. data.generate's heldout.jsonl),
     judged in cfg.eval_setting with cfg.eval_agent by the model being trained."""
-    from model.backends.hf import HFBackend
+    from model.backends.config import BackendConfig, make_backend
 
     tasks = load_heldout(cfg.heldout_path, cfg.heldout_limit)
     device = str(next(model.parameters()).device)
-    backend = HFBackend("policy", model_obj=model, tokenizer=tokenizer, device=device, batch_size=16)
+    backend = make_backend("policy", BackendConfig(batch_size=16, device=device), model_obj=model, tokenizer=tokenizer)
     return judge_accuracy(backend, tasks, cfg.eval_setting, cfg.eval_agent,
                           autocast=cfg.precision == "amp_bf16")

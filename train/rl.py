@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def train(cfg: RLConfig) -> list[dict[str, Any]]:
-    from model.backends.hf import HFBackend
+    from model.backends.config import BackendConfig, make_backend
     from model.chat_template import ensure_tool_template
     from model.loading import load_tokenizer
     from train.modeling import FUSED_CE_MODEL_TYPES, build_model, count_params
@@ -341,8 +341,8 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
     heldout = load_heldout(cfg.heldout_path, cfg.heldout_limit) if cfg.heldout_path else []
     eval_setting = data_setting(cfg.setting, cfg.data_path, "train.rl eval") if heldout else None
     skills = load_skills(cfg.agent)
-    backend = HFBackend(cfg.model or "policy", model_obj=lm, tokenizer=tokenizer, batch_size=cfg.rollout_batch_size,
-                        device=str(d.device))
+    rollout_backend = BackendConfig(batch_size=cfg.rollout_batch_size, device=str(d.device))
+    backend = make_backend(cfg.model or "policy", rollout_backend, model_obj=lm, tokenizer=tokenizer)
     autocast = precision == "amp_bf16"
     out = Path(cfg.output_dir)
     start = 0
