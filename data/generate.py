@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from data.config import DataConfig, SourceSpec
-from model.config import config_arg_parser, load_config, resolve_path, save_config
+from model.config import ConfigError, config_arg_parser, load_config, resolve_path, save_config
 from model.jsonl import Rejects, ResumableWriter, read_jsonl, write_jsonl
 from model.records import JudgeTask
 
@@ -242,7 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="teacher processes (scripted teacher)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_intermixed_args(argv)
-    cfg = load_config(DataConfig, args.config, args.overrides)
+    try:
+        cfg = load_config(DataConfig, args.config, args.overrides)
+    except ConfigError as e:  # one line naming the file / field, no traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if args.workers:
         cfg.workers = args.workers
     out = Path(cfg.output_dir)

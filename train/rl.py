@@ -36,7 +36,7 @@ prepare_accelerator_env()  # before anything imports deepspeed
 import torch  # noqa: E402
 
 from model.agent import AgentConfig, Episode, load_skills, new_episode, run_episodes, to_trajectory  # noqa: E402
-from model.config import config_arg_parser, load_config, resolve_path, save_config  # noqa: E402
+from model.config import ConfigError, config_arg_parser, load_config, resolve_path, save_config  # noqa: E402
 from model.protocol import SKILL_OPERATIONAL, get_setting  # noqa: E402
 from model.records import JudgeTask, Trajectory  # noqa: E402
 from train import checkpoint as ckpt_lib  # noqa: E402
@@ -297,7 +297,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", action="store_true", help="continue from output_dir/latest")
     p.add_argument("--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_intermixed_args(argv)
-    cfg = load_config(RLConfig, args.config, list(args.overrides) + (["resume=true"] if args.resume else []))
+    try:
+        cfg = load_config(RLConfig, args.config, list(args.overrides) + (["resume=true"] if args.resume else []))
+        validate_rl(cfg)
+    except (ConfigError, ValueError) as e:  # one line naming the file / field, no traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     train(cfg)
     return 0
 

@@ -29,7 +29,7 @@ prepare_accelerator_env()  # before anything imports deepspeed
 
 import torch  # noqa: E402
 
-from model.config import config_arg_parser, load_config, save_config  # noqa: E402
+from model.config import ConfigError, config_arg_parser, load_config, save_config  # noqa: E402
 from model.protocol import JudgeProtocol  # noqa: E402
 from train import checkpoint as ckpt_lib  # noqa: E402
 from train.config import SFTConfig, grad_accum_steps, validate  # noqa: E402
@@ -320,7 +320,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS)  # deepspeed
     args = p.parse_intermixed_args(argv)
     overrides = list(args.overrides) + (["resume=true"] if args.resume else [])
-    cfg = load_config(SFTConfig, args.config, overrides)
+    try:
+        cfg = load_config(SFTConfig, args.config, overrides)
+        validate(cfg)
+    except (ConfigError, ValueError) as e:  # one line naming the file / field, no traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     run = setup(cfg)
     fit(run)
     log0(run.dist, f"done: {cfg.output_dir}")
