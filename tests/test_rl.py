@@ -127,3 +127,17 @@ def test_grpo_raises_the_reward_of_a_tiny_judge(tmp_path, smollm_tokenizer):
     assert last > first + 0.08, [round(r, 3) for r in rewards]
     assert all(h["response_tokens"] > 0 for h in history)
     assert (tmp_path / "rl" / "metrics.jsonl").exists() and (tmp_path / "rl" / "rollouts.jsonl").exists()
+
+
+def test_export_reads_an_rl_checkpoint_config_as_rl(tmp_path):
+    """train.export reads the config a train.rl checkpoint saved with RLConfig (SFTConfig rejects its keys)."""
+    from model.config import save_config
+    from train.config import SFTConfig
+    from train.export import load_training_config
+    from train.rl import RLConfig
+
+    save_config(RLConfig(model="m", data_path="rl.jsonl", group_size=4), tmp_path / "rl")
+    save_config(SFTConfig(model="m", data_path="sft.jsonl"), tmp_path / "sft")
+    rl = load_training_config(tmp_path / "rl" / "config.yaml")
+    assert isinstance(rl, RLConfig) and rl.group_size == 4
+    assert isinstance(load_training_config(tmp_path / "sft" / "config.yaml"), SFTConfig)

@@ -243,8 +243,9 @@ def model_card(out: Path, cfg: SFTConfig, state: dict[str, Any], run_dir: Path, 
     epochs = state.get("global_step", 0) / max(1, data_stats.get("steps_per_epoch", 1))
     rows = [("base model", base), ("method", kind), ("steps", state.get("global_step")),
             ("epochs (of the data)", f"{epochs:.2f}"),
-            ("global batch (rows)", cfg.global_batch_size), ("max sequence length", cfg.max_seq_len),
-            ("packing", cfg.packing), ("learning rate", f"{cfg.lr:g} (warmup + cosine to x{cfg.min_lr_ratio})"),
+            ("global batch (rows)", cfg.global_batch_size),
+            ("max sequence length", getattr(cfg, "max_seq_len", "-")), ("packing", getattr(cfg, "packing", "-")),
+            ("learning rate", f"{cfg.lr:g} (warmup + cosine to x{cfg.min_lr_ratio})"),
             ("precision / ZeRO / ranks", f"{state.get('precision')} / {state.get('zero_stage')} / "
                                          f"{state.get('world_size')}"),
             ("exported dtype", str(dtype).replace("torch.", ""))]
@@ -320,13 +321,25 @@ def verify(out: Path, expected: dict[str, torch.Tensor], dtype: torch.dtype) -> 
         raise ExportError(f"{out}: reloaded weights differ from the checkpoint's: {bad[:5]}")
 
 
+def load_training_config(path: Path) -> Any:
+    """The resolved config a trainer saved: an RLConfig for a train.rl run (it has GRPO's keys), else SFTConfig."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if "group_size" in data:
+        from train.rl import RLConfig
+
+        return load_config(RLConfig, path)
+    return load_config(SFTConfig, path)
+
+
 def export(checkpoint: str | Path, output: str | Path, merge_lora: bool = False, dtype: str = "auto",
            skills: list[str] | None = None, skills_root: str | Path | None = None, push: str | None = None,
            private: bool = False, check: bool = True, eval_dir: str | Path | None = None) -> Path:
     ckpt = resolve_checkpoint(checkpoint)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    cfg = load_config(SFTConfig, ckpt / "config.yaml")
+    cfg = load_training_config(ckpt / "config.yaml")
     state = json.loads((ckpt / STATE_FILE).read_text())
     tdtype = (torch.bfloat16 if state.get("precision") == "bf16" else torch.float32) if dtype == "auto" \
         else DTYPES[dtype]
