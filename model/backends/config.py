@@ -32,6 +32,7 @@ class BackendConfig:
     engine: str = "auto"                # hf: auto | generate | continuous (transformers continuous batching)
     dtype: str = "auto"                 # hf, vllm: auto | bfloat16 | float16 | float32
     device: str | None = None           # hf: cuda | cpu | ... (None: cuda when available)
+    prefix_cache_tokens: int = 65_536   # hf generate engine: key/value states kept for reuse across turns (0: off)
     base_urls: list[str] = field(default_factory=list)  # openai: server URLs, tried in order (failover)
     tool_mode: str = "text"             # openai: text (<tool_call> blocks) | native (the server's tool parser)
     concurrency: int = 16               # openai: requests in flight
@@ -48,6 +49,8 @@ class BackendConfig:
         if self.kind == "openai" and not self.urls():
             raise ValueError("backend openai needs base_urls (e.g. backend.base_urls=[http://127.0.0.1:8000/v1], "
                              "or --base-url URL)")
+        if self.prefix_cache_tokens < 0:
+            raise ValueError(f"backend.prefix_cache_tokens must be >= 0, got {self.prefix_cache_tokens}")
         for name in ("batch_size", "concurrency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"backend.{name} must be >= 1, got {getattr(self, name)}")
@@ -76,7 +79,8 @@ def make_backend(model: str, cfg: BackendConfig | None = None, *, model_obj: Any
         from model.backends.hf import HFBackend
 
         return HFBackend(model, dtype=cfg.dtype, device=cfg.device, batch_size=cfg.batch_size, engine=cfg.engine,
-                         model_obj=model_obj, tokenizer=tokenizer, **cfg.extra)
+                         model_obj=model_obj, tokenizer=tokenizer, prefix_cache_tokens=cfg.prefix_cache_tokens,
+                         **cfg.extra)
     if cfg.kind == "openai":
         from model.backends.openai_server import OpenAIBackend
 

@@ -2,13 +2,17 @@
 
 Two generation engines: `generate` (padded static batches, sorted by length to limit padding) and
 `continuous` (transformers' continuous batching with a paged KV cache, `generate_batch`), which is the
-fast path on a GPU. `auto` picks continuous on CUDA and generate on CPU.
+fast path on a GPU. `auto` picks continuous on CUDA and generate on CPU. The generate engine reuses the
+key/value states of prompts it has seen (model/backends/prefix_cache.py): an agent episode's later turns
+prefill only their new tokens.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from model.backends.base import Backend, Generation, GenerationRequest, SamplingParams
+from model.backends.prefix_cache import PrefixCache, batch_states, cache_kwarg, layer_states, states_cache
 from model.backends.prompt_guard import admit, encode_prompt, new_token_budget
 from model.chat_template import end_of_turn_token, ensure_tool_template
 
@@ -19,7 +23,8 @@ class HFBackend(Backend):
     native_tools = False
 
     def __init__(self, model: str, dtype: str = "auto", device: str | None = None, batch_size: int = 8,
-                 engine: str = "auto", attn: str = "auto", model_obj: Any = None, tokenizer: Any = None):
+                 engine: str = "auto", attn: str = "auto", model_obj: Any = None, tokenizer: Any = None,
+                 prefix_cache_tokens: int = 65_536):
         import torch
 
         from model.loading import load_model, load_tokenizer
@@ -40,6 +45,9 @@ class HFBackend(Backend):
                                 if i is not None})
         self.max_context = int(getattr(self.model.config, "max_position_embeddings", 0) or 0) or None
         self._calls = 0
+        # States are only reusable while the weights stay fixed: never for a live policy (model_obj).
+        reuse = self.engine == "generate" and model_obj is None and prefix_cache_tokens > 0
+        self.prefix_cache = PrefixCache(max_tokens=prefix_cache_tokens) if reuse else None
 
     def encode(self, req: GenerationRequest) -> list[int]:
         return encode_prompt(self.tokenizer, req)
@@ -86,6 +94,12 @@ class HFBackend(Backend):
     def _generate_static(self, prompts: list[list[int]], sampling: SamplingParams) -> list[Generation]:
         import torch
 
+        if self.prefix_cache is not None and all(len(p) >= 2 for p in prompts):
+            try:
+                return self._generate_reusing(prompts, sampling)
+            except TypeError as e:  # a cache layout whose states cannot be sliced by position: recompute
+                warnings.warn(f"{self.name}: prefix reuse disabled ({e})", stacklevel=2)
+                self.prefix_cache = None
         order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
         out: dict[int, Generation] = {}
         for start in range(0, len(order), self.batch_size):
@@ -118,3 +132,57 @@ class HFBackend(Backend):
             else:
                 gens.append(self._finish(p, r.generated_tokens, limit))
         return gens
+
+    def _generate_reusing(self, prompts: list[list[int]], sampling: SamplingParams) -> list[Generation]:
+        """Static batches whose prompts prefill only what the prefix cache does not hold: each prompt
+        but its last token is extended alone (prefill is compute-bound, so alone costs nothing and
+        pads nothing), the states are left-padded into one batch cache, and generate() runs the last
+        prompt token and the batched decode. Every processed sequence goes back into the cache."""
+        import torch
+
+        cache = self.prefix_cache
+        order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+        out: dict[int, Generation] = {}
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start: start + self.batch_size]
+            batch = [prompts[i] for i in idx]
+            states = []
+            for p in batch:
+                n, held = cache.lookup(p, len(p) - 1)
+                kv = self._extend(p[n:-1], held, n)
+                cache.add(p[:-1], kv)  # the other rows of this batch (the other candidate order) reuse it
+                states.append(kv)
+            width = max(len(p) for p in batch)
+            pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.stop_ids[0]
+            ids = torch.tensor([[pad] * (width - len(p)) + p for p in batch], device=self.device)
+            mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in batch], device=self.device)
+            limit = min(self._max_new(len(p), sampling) for p in batch)
+            with torch.no_grad():
+                gen = self.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=limit,
+                                          stop_strings=STOP_STRINGS, tokenizer=self.tokenizer,
+                                          return_dict_in_generate=True,
+                                          **{cache_kwarg(): states_cache(batch_states(states, width - 1),
+                                                                         self.model.config)},
+                                          **self._generation_kwargs(sampling))
+            final = layer_states(getattr(gen, "cache", None) or gen.past_key_values)
+            for row, (i, p) in enumerate(zip(idx, batch)):
+                raw = gen.sequences[row, width:].tolist()
+                out[i] = g = self._finish(p, raw, limit)
+                kept = g.completion_ids[:-1] if g.completion_ids else []
+                if raw[: len(kept)] == kept:  # the states of every kept token but the last are in `final`
+                    lo, hi = width - len(p), width + len(kept)
+                    cache.add(p + kept, [(k[row, :, lo:hi], v[row, :, lo:hi]) for k, v in final])
+        return [out[i] for i in range(len(prompts))]
+
+    def _extend(self, tokens: list[int], held: Any, n_held: int) -> list:
+        """The states of (held prefix + tokens), computing only `tokens` (batch of one)."""
+        import torch
+
+        if not tokens:
+            return held
+        cache = states_cache([(k[None], v[None]) for k, v in held] if held else None, self.model.config)
+        positions = torch.arange(n_held, n_held + len(tokens), device=self.device)[None]
+        with torch.no_grad():
+            self.model(input_ids=torch.tensor([tokens], device=self.device), position_ids=positions,
+                       use_cache=True, logits_to_keep=1, **{cache_kwarg(): cache})
+        return [(k[0], v[0]) for k, v in layer_states(cache)]
