@@ -120,7 +120,10 @@ def layer_states(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
     return [(layer.keys, layer.values) for layer in layers]
 
 
-def batch_states(rows: list[list[tuple[torch.Tensor, torch.Tensor]]], width: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+States = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+def batch_states(rows: list[States], width: int) -> States:
     """Per-row states ([heads, len_i, dim] per layer) left-padded with zeros into [batch, heads, width, dim]
     tensors, aligned with left-padded input ids (the attention mask hides the padding)."""
     out = []
