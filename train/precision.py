@@ -131,8 +131,12 @@ def cpu_kind() -> str:
 
 
 @functools.cache
-def probe_cpu_matmul(n: int = 256, reps: int = 5, budget_s: float = 0.25) -> MatmulTiming:
+def probe_cpu_matmul(n: int = 256, reps: int = 20, budget_s: float = 0.25) -> MatmulTiming:
     """fp32 vs bf16 `n x n` matmul, interleaved, best of `reps`, on one thread.
+
+    20 rounds, not 5: one quickstart on an AVX512-BF16 machine measured "1.1x slower" for its first
+    SFT and "2.0x faster" for its second (five rounds while other work shared the two cores); a
+    fast matmul pair costs ~0.5 ms, so the extra rounds are free.
 
     One thread, because on a shared machine a multi-threaded micro-kernel measures the scheduler
     (a descheduled worker adds a whole time slice) rather than the arithmetic; the per-core kernel
