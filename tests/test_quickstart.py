@@ -92,7 +92,7 @@ def full_quickstart():
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(3600)  # includes the fixture: the whole quickstart (~20 min on 2 cores)
+@pytest.mark.timeout(3600)  # includes the fixture: the whole quickstart (~30 min on 2 AVX512-BF16 cores)
 def test_full_quickstart_report(full_quickstart):
     out = REPO / "outputs" / "quickstart"
     metrics = json.loads((out / "metrics.json").read_text())
