@@ -74,6 +74,22 @@ def test_group_orders_punish_position_bias():
     assert orders.count([0, 1]) == 2 and orders.count([1, 0]) == 2
 
 
+def test_rl_data_keeps_each_setting_of_a_task_and_rejects_a_repeated_pair(tmp_path):
+    """data.render writes one RL row per (task, setting): the fair and the operational row of a task are
+    both training data; only a repeated (task, setting) row is a duplicate."""
+    from model.jsonl import Rejects
+    from train.rl import load_rl_tasks
+
+    task = JudgeTask(id="t1", source="toy", kind="pairwise", prompt="q", candidates=["a", "b"], gold=0).to_dict()
+    rows = [{"task": task, "setting": s} for s in ("skill_fair", "skill_operational", "skill_fair")]
+    path = tmp_path / "rl.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rejects = Rejects(None)
+    pool = load_rl_tasks(path, rejects)
+    assert [(t.id, s) for t, s in pool] == [("t1", "skill_fair"), ("t1", "skill_operational")]
+    assert [(r["row"], r["field"]) for r in rejects.rows] == [(3, "id")]
+
+
 def _toy_tasks(n: int, seed: int) -> list[JudgeTask]:
     """A verifiable toy: pick the response that says yes (gold 0; judged in both orders)."""
     rng = random.Random(seed)
@@ -87,7 +103,11 @@ def _toy_tasks(n: int, seed: int) -> list[JudgeTask]:
 def test_grpo_raises_the_reward_of_a_tiny_judge(tmp_path, smollm_tokenizer):
     """A tiny random model, warm-started by SFT on the answer format only (labels drawn at random, so it
     learns "[[A]]"/"[[B]]" but nothing about which), then GRPO with both candidate orders in every
-    group: its mean reward over the last steps beats the first ones (seeded, deterministic)."""
+    group: its mean reward over the last steps beats the first ones (seeded, deterministic on one CPU).
+
+    fp32 is pinned: `auto` picks by CPU, and the path must not change with the machine. lr 2e-3 gave
+    +0.15 / +0.15 / +0.23 (seeds 0-2) on an AVX2 CPU; 1e-3 gave +0.06 there (it had passed on
+    AVX512-BF16 CPUs under bf16 autocast), 3e-3 collapsed one seed to no parseable verdict."""
     from model.chat_template import ensure_tool_template, render_with_mask
     from model.prompts import initial_messages
     from train.config import SFTConfig
@@ -110,14 +130,14 @@ def test_grpo_raises_the_reward_of_a_tiny_judge(tmp_path, smollm_tokenizer):
             "tie_word_embeddings": True}
     sft_cfg = SFTConfig(model_config=tiny, tokenizer="smollm2-135m", data_path=str(sft_data), max_seq_len=512,
                         global_batch_size=2, max_steps=60, lr=1e-2, warmup_steps=1, seed=0, wandb=False,
-                        output_dir=str(tmp_path / "sft"))
+                        output_dir=str(tmp_path / "sft"), precision="fp32")
     fit(setup(sft_cfg))
     rl_rows = [{"task": t.to_dict(), "setting": "baseline"} for t in _toy_tasks(32, seed=2)]
     (tmp_path / "rl.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rl_rows))
     cfg = RLConfig(model=str(tmp_path / "sft" / "final_model"), data_path=str(tmp_path / "rl.jsonl"),
                    output_dir=str(tmp_path / "rl"), group_size=8, tasks_per_step=4, max_steps=20,
-                   micro_batch_size=8, lr=1e-3, warmup_steps=0, min_lr_ratio=1.0, wandb=False, seed=0,
-                   save_final_model=False)
+                   micro_batch_size=8, lr=2e-3, warmup_steps=0, min_lr_ratio=1.0, wandb=False, seed=0,
+                   save_final_model=False, precision="fp32")
     cfg.agent.max_new_tokens = 6
     cfg.agent.temperature = 1.0
     history = train(cfg)

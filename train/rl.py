@@ -129,7 +129,8 @@ class TokenLogprobs(torch.nn.Module):
 # -- data -----------------------------------------------------------------------------------------
 def load_rl_tasks(path: str | Path, rejects: Any = None) -> list[tuple[JudgeTask, str]]:
     """(task, setting) rows of a data.render rl output (JSONL file or dataset folder). A bad JSONL row
-    (or a repeated task id) goes to `rejects` (a model.jsonl.Rejects; default: kept in memory and warned)."""
+    (or a repeated (task id, setting): data.render writes one row per setting of a task) goes to `rejects`
+    (a model.jsonl.Rejects; default: kept in memory and warned)."""
     p = resolve_path(path)
     if p.is_dir():
         if (p.parent / f"{p.name}.jsonl").exists():
@@ -142,9 +143,10 @@ def load_rl_tasks(path: str | Path, rejects: Any = None) -> list[tuple[JudgeTask
     from model.jsonl import Rejects, load_records
 
     rejects = rejects if rejects is not None else Rejects(None)
-    pool = load_records(p, _parse_rl_row, rejects, key=lambda tr: tr[0].id)
+    pool = load_records(p, _parse_rl_row, rejects, key=lambda tr: (tr[0].id, tr[1]))
     for r in rejects.rows[:5]:
-        warnings.warn(f"{r['file']}: row {r['row']}: field '{r['field']}': {r['reason']} (skipped)", stacklevel=2)
+        reason = r["reason"] if r["reason"].startswith("field '") else f"field '{r['field']}': {r['reason']}"
+        warnings.warn(f"{r['file']}: row {r['row']}: {reason} (skipped)", stacklevel=2)
     return pool
 
 
