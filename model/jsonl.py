@@ -154,6 +154,13 @@ class Rejects:
     def __len__(self) -> int:
         return len(self.rows)
 
+    @staticmethod
+    def describe(r: dict[str, Any]) -> str:
+        """One reject as "file: row N: field 'name': reason" (a reason that names its field already, as
+        `add` reads it, is not prefixed twice)."""
+        reason = r["reason"] if r["reason"].startswith("field '") else f"field '{r['field']}': {r['reason']}"
+        return f"{r['file']}: row {r['row']}: {reason}"
+
     def close(self) -> None:
         if self.path is not None and self.rows:
             with open(self.path, "a", encoding="utf-8") as f:

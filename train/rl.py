@@ -145,8 +145,7 @@ def load_rl_tasks(path: str | Path, rejects: Any = None) -> list[tuple[JudgeTask
     rejects = rejects if rejects is not None else Rejects(None)
     pool = load_records(p, _parse_rl_row, rejects, key=lambda tr: (tr[0].id, tr[1]))
     for r in rejects.rows[:5]:
-        reason = r["reason"] if r["reason"].startswith("field '") else f"field '{r['field']}': {r['reason']}"
-        warnings.warn(f"{r['file']}: row {r['row']}: {reason} (skipped)", stacklevel=2)
+        warnings.warn(f"{Rejects.describe(r)} (skipped)", stacklevel=2)
     return pool
 
 
