@@ -21,7 +21,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from eval.metrics.common import bootstrap_ci  # noqa: E402
+from eval.metrics.common import bootstrap_ci, paired_bootstrap_ci  # noqa: E402
 from model.judgment_stats import behaviour, group_by_task, pair_correct  # noqa: E402
 from model.protocol import SETTING_NAMES, get_setting, grid_cell, twin  # noqa: E402
 
@@ -53,17 +53,6 @@ def pair_outcomes(rows: list[dict[str, Any]]) -> dict[str, float]:
 def source_group(source: str) -> str:
     return "synthetic (unseen families)" if source.endswith("-unseen") else \
         "synthetic" if source.startswith("synthetic") else source
-
-
-def paired_margin(a: dict[str, float], b: dict[str, float], seed: int = 0, n_boot: int = 2000) -> dict[str, Any]:
-    common = sorted(set(a) & set(b))
-    diff = np.array([a[t] - b[t] for t in common])
-    if not len(diff):
-        return {"margin": None, "ci95": None, "pairs": 0}
-    rng = np.random.default_rng(seed)
-    boots = diff[rng.integers(0, len(diff), (n_boot, len(diff)))].mean(axis=1)
-    return {"margin": float(diff.mean()), "ci95": [float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))],
-            "pairs": len(common)}
 
 
 def judge_name(run_label: str, setting: str) -> str:
@@ -109,7 +98,7 @@ def margins(outcomes: dict[tuple[str, str], dict[str, float]]) -> dict[str, Any]
         for (other, other_setting), other_pairs in outcomes.items():
             same_inputs = other_setting in (setting, twin(setting, tools=False))
             if other != OURS and same_inputs:
-                out[f"{OURS} [{setting}] - {other} [{other_setting}]"] = paired_margin(pairs, other_pairs)
+                out[f"{OURS} [{setting}] - {other} [{other_setting}]"] = paired_bootstrap_ci(pairs, other_pairs)
     return out
 
 

@@ -47,3 +47,18 @@ def bootstrap_ci(
         "n_boot": n_boot,
         "seed": seed,
     }
+
+
+def paired_bootstrap_ci(a: dict[str, float], b: dict[str, float], n_boot: int = 2000, alpha: float = 0.05,
+                        seed: int = 0) -> dict[str, object]:
+    """Seeded percentile bootstrap CI of mean(a[k] - b[k]) over the keys both have (e.g. two judges'
+    0/1 pair outcomes on the same pairs): resampling the pairs keeps each pair's two outcomes together."""
+    common = sorted(set(a) & set(b))
+    diff = np.array([a[k] - b[k] for k in common], dtype=float)
+    if not diff.size:
+        return {"margin": None, "ci95": None, "pairs": 0}
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, diff.size, (n_boot, diff.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return {"margin": float(diff.mean()), "ci95": [float(lo), float(hi)], "pairs": int(diff.size),
+            "gained": int((diff > 0).sum()), "lost": int((diff < 0).sum()), "n_boot": n_boot, "seed": seed}
