@@ -4,8 +4,8 @@ rollouts, on the same held-out pairs, in the same setting, with the same judging
     python scripts/bench_grpo_gain.py                      # quickstart judge, fair setting, 16 GRPO steps
     python scripts/bench_grpo_gain.py --rl max_steps=32 lr=5e-5 --out outputs/grpo_gain_32
 
-Stages, each a project CLI (its resolved config saved beside its output); a rerun resumes a killed one
-and skips the finished ones:
+Stages, each a project CLI (its resolved config saved beside its output); a rerun resumes a killed
+stage, keeps the judgments already made and reuses a finished GRPO run (other GRPO settings: a new --out):
   1. OUT/rl_<setting>.jsonl: the rows of DATA/rl.jsonl (data.render) in the measured setting
   2. eval.run of the SFT judge on every held-out pair of DATA/heldout.jsonl, both orders -> OUT/eval_sft
   3. train.rl from the SFT judge on those rows (configs/train/rl_gain.yaml)             -> OUT/rl
@@ -83,10 +83,8 @@ def write_pool(rl_jsonl: Path, setting: str, dest: Path) -> Path:
 
 
 def evaluate(model: str, label: str, dest: Path, data: Path, args: argparse.Namespace) -> None:
-    """eval.run on every held-out pair (limit=null), both orders; resumes into `dest` (eval.run skips
-    the judgments already there)."""
-    if (dest / "metrics.json").exists():
-        return
+    """eval.run on every held-out pair (limit=null), both orders, into `dest`: a rerun resumes (eval.run
+    skips the judgments already there and refuses a folder made by another judge or with other data)."""
     heldout = data / "heldout.jsonl"
     bench = [] if str(heldout) == DEFAULT_HELDOUT else \
         [f"benchmarks=[{{name: generic, path: {heldout}, label: heldout}}]"]

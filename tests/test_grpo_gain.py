@@ -91,6 +91,9 @@ def test_the_pipeline_runs_and_resumes_on_a_tiny_model(tmp_path, tiny_model_dir)
     assert [s["step"] for s in gain["training"]] == [1]
     for stage in ("eval_sft", "rl", "eval_rl"):
         assert (out / stage / "config.yaml").exists()
+    preds = {s: (out / s / "predictions.jsonl").read_text() for s in ("eval_sft", "eval_rl")}
     again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and "=== " not in again.stdout  # every stage was done: only the report
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "-m train.rl" not in again.stdout  # the finished GRPO run is reused
+    assert {s: (out / s / "predictions.jsonl").read_text() for s in preds} == preds  # nothing judged twice
     assert json.loads((out / "gain.json").read_text()) == gain
