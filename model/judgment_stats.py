@@ -87,6 +87,11 @@ def pair_correct(rows: Sequence[Row]) -> bool:
     return vote_sum(rows) > 0
 
 
+def pair_outcomes(rows: Iterable[Row]) -> dict[str, float]:
+    """task_id -> 1.0 / 0.0: pair_correct of each task's judgments (the units a paired bootstrap resamples)."""
+    return {tid: float(pair_correct(t)) for tid, t in group_by_task(rows).items()}
+
+
 def safe_div(num: float, den: float) -> float:
     return float(num) / float(den) if den else 0.0
 

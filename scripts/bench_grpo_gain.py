@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from eval.metrics.common import bootstrap_ci, paired_bootstrap_ci  # noqa: E402
-from model.judgment_stats import behaviour, group_by_task, pair_correct  # noqa: E402
+from model.judgment_stats import behaviour, pair_outcomes  # noqa: E402
 from model.protocol import SKILL_FAIR, get_setting  # noqa: E402
 
 DEFAULT_HELDOUT = "outputs/quickstart/data/heldout.jsonl"  # configs/eval/quickstart.yaml's benchmark path
@@ -92,19 +92,19 @@ def evaluate(model: str, label: str, dest: Path, data: Path, args: argparse.Name
          f"model_label={label}", "limit=null", f"settings=[{args.setting}]", f"output_dir={dest}", *bench, *args.eval])
 
 
-def pair_outcomes(run_dir: Path, setting: str) -> tuple[dict[str, float], dict[str, Any]]:
+def load_outcomes(run_dir: Path, setting: str) -> tuple[dict[str, float], dict[str, Any]]:
     path = run_dir / "predictions.jsonl"
     if not path.exists():
         raise SystemExit(f"{path}: no such file (run the stages first)")
     rows = [r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())
             if r["setting"] == setting and r.get("gold") is not None]
-    return {tid: float(pair_correct(t)) for tid, t in group_by_task(rows).items()}, behaviour(rows)
+    return pair_outcomes(rows), behaviour(rows)
 
 
 def gain(out: Path, setting: str) -> dict[str, Any]:
     runs = {}
     for name in ("eval_sft", "eval_rl"):
-        pairs, beh = pair_outcomes(out / name, setting)
+        pairs, beh = load_outcomes(out / name, setting)
         ci = bootstrap_ci(list(pairs.values()), seed=0)
         runs[name] = {"pairs": len(pairs), "pair_accuracy": ci["mean"], "ci95": [ci["ci_low"], ci["ci_high"]],
                       **{k: beh[k] for k in ("parse_failure_rate", "position_a_rate", "order_consistency",

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from eval.metrics.common import bootstrap_ci, paired_bootstrap_ci  # noqa: E402
-from model.judgment_stats import behaviour, group_by_task, pair_correct  # noqa: E402
+from model.judgment_stats import behaviour, pair_outcomes  # noqa: E402
 from model.protocol import SETTING_NAMES, get_setting, grid_cell, twin  # noqa: E402
 
 # (run folder, judge name) in display order; each run is judged in the settings its folder holds
@@ -44,10 +44,6 @@ def load_rows(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
         if row["benchmark"] == BENCHMARK:
             out.setdefault(row["setting"], []).append(row)
     return out
-
-
-def pair_outcomes(rows: list[dict[str, Any]]) -> dict[str, float]:
-    return {tid: float(pair_correct(task_rows)) for tid, task_rows in group_by_task(rows).items()}
 
 
 def source_group(source: str) -> str:
