@@ -1,7 +1,7 @@
 """GRPO's held-out gain: the skill-SFT judge against the same judge after GRPO with tool-executing
 rollouts, on the same held-out pairs, in the same setting, with the same judging protocol.
 
-    python scripts/bench_grpo_gain.py                      # quickstart judge, fair setting, 16 GRPO steps
+    python scripts/bench_grpo_gain.py                      # quickstart judge, fair setting, 12 GRPO steps
     python scripts/bench_grpo_gain.py --rl max_steps=32 lr=5e-5 --out outputs/grpo_gain_32
 
 Stages, each a project CLI (its resolved config saved beside its output); a rerun resumes a killed
