@@ -137,7 +137,7 @@ def test_grpo_raises_the_reward_of_a_tiny_judge(tmp_path, smollm_tokenizer):
     cfg = RLConfig(model=str(tmp_path / "sft" / "final_model"), data_path=str(tmp_path / "rl.jsonl"),
                    output_dir=str(tmp_path / "rl"), group_size=8, tasks_per_step=4, max_steps=20,
                    micro_batch_size=8, lr=2e-3, warmup_steps=0, min_lr_ratio=1.0, wandb=False, seed=0,
-                   save_final_model=False, precision="fp32")
+                   save_final_model=False, precision="fp32", log_rollouts=-1)
     cfg.agent.max_new_tokens = 6
     cfg.agent.temperature = 1.0
     history = train(cfg)
@@ -146,7 +146,9 @@ def test_grpo_raises_the_reward_of_a_tiny_judge(tmp_path, smollm_tokenizer):
     first, last = sum(rewards[:4]) / 4, sum(rewards[-4:]) / 4
     assert last > first + 0.08, [round(r, 3) for r in rewards]
     assert all(h["response_tokens"] > 0 for h in history)
-    assert (tmp_path / "rl" / "metrics.jsonl").exists() and (tmp_path / "rl" / "rollouts.jsonl").exists()
+    assert (tmp_path / "rl" / "metrics.jsonl").exists()
+    logged = (tmp_path / "rl" / "rollouts.jsonl").read_text().splitlines()
+    assert len(logged) == 20 * 4 * 8  # log_rollouts=-1: every rollout of every step
 
 
 def test_export_reads_an_rl_checkpoint_config_as_rl(tmp_path):

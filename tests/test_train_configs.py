@@ -118,3 +118,12 @@ def test_eval_setting_defaults_to_the_data_protocol(tmp_path):
     assert cfg.eval_setting == BASELINE                   # the setting the data was rendered in
     with pytest.raises(ValueError, match="unknown setting"):
         validate(SFTConfig(**base, eval_setting="skill_typo"))
+
+
+@pytest.mark.parametrize("override, field", [("ppo_epochs=0", "ppo_epochs"), ("log_rollouts=-2", "log_rollouts")])
+def test_rl_config_rejects_bad_values_naming_the_field(override, field):
+    from train.rl import RLConfig, validate_rl
+
+    cfg = load_config(RLConfig, REPO_ROOT / "configs" / "train" / "rl_gain.yaml", [override])
+    with pytest.raises(ValueError, match=field):
+        validate_rl(cfg)

@@ -89,6 +89,8 @@ class RLConfig(HeldoutEval, LoggingSettings, OutputSettings, EngineSettings, Opt
     ppo_epochs: int = 1
     """Passes over each step's rollouts; 1 = strictly on-policy (no old-logprob pass needed)."""
     reward: RewardConfig = field(default_factory=RewardConfig)
+    log_rollouts: int = 2
+    """Rollouts a step whose full conversations go to rollouts.jsonl (rank 0's first N); -1: all of them."""
 
 
 def validate_rl(cfg: RLConfig) -> None:
@@ -101,6 +103,8 @@ def validate_rl(cfg: RLConfig) -> None:
         raise ValueError("need clip_eps > 0 and kl_coef >= 0")
     if cfg.setting:
         get_setting(cfg.setting)
+    if cfg.log_rollouts < -1:
+        raise ValueError("`log_rollouts` must be >= 0, or -1 for all")
     if cfg.eval_every and not cfg.heldout_path:
         raise ValueError("`eval_every` needs `heldout_path` (the judge-accuracy eval)")
 
@@ -389,7 +393,8 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
             logger.tick()
             logger.log(step + 1, metrics)
             if d.is_main:
-                _log_rollouts(out, step + 1, trajs[:2], rewards[:2])
+                keep = len(trajs) if cfg.log_rollouts < 0 else cfg.log_rollouts
+                _log_rollouts(out, step + 1, trajs[:keep], rewards[:keep])
             done = step + 1
             if cfg.eval_every and done % cfg.eval_every == 0 and done != cfg.max_steps:
                 held_out_eval(done)
