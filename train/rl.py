@@ -393,7 +393,7 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
             logger.tick()
             logger.log(step + 1, metrics)
             if d.is_main:
-                keep = len(trajs) if cfg.log_rollouts < 0 else cfg.log_rollouts
+                keep = None if cfg.log_rollouts < 0 else cfg.log_rollouts  # None: all
                 _log_rollouts(out, step + 1, trajs[:keep], rewards[:keep])
             done = step + 1
             if cfg.eval_every and done % cfg.eval_every == 0 and done != cfg.max_steps:
