@@ -122,7 +122,8 @@ def training_curve(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     keep = ("step", "reward", "accuracy", "parse_failure_rate", "tool_calls", "invalid_tool_calls",
-            "response_tokens", "position_a_rate", "rollout_s", "update_s", "clip_frac", "grad_norm")
+            "response_tokens", "position_a_rate", "informative_group_rate", "rollout_s", "update_s", "clip_frac",
+            "grad_norm")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [{k: r[k] for k in keep if k in r} for r in rows if "reward" in r]
 
@@ -153,13 +154,13 @@ def render(result: dict[str, Any]) -> str:
     curve = result["training"]
     if curve:
         lines += ["", "GRPO training (per step: mean reward and accuracy of the rollouts, seconds):", "",
-                  "| step | reward | accuracy % | parse failures % | position-A % | tool calls | invalid tool calls "
-                  "| rollout s | update s |",
-                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| step | reward | accuracy % | parse failures % | position-A % | informative groups % | tool calls "
+                  "| invalid tool calls | rollout s | update s |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for s in curve:
             lines.append(f"| {s['step']} | {s['reward']:.3f} | {_pct(s.get('accuracy'))} | "
                          f"{_pct(s.get('parse_failure_rate'))} | {_pct(s.get('position_a_rate'))} | "
-                         f"{s.get('tool_calls', 0):.2f} | "
+                         f"{_pct(s.get('informative_group_rate'))} | {s.get('tool_calls', 0):.2f} | "
                          f"{s.get('invalid_tool_calls', 0):.2f} | {s.get('rollout_s', 0):.0f} | "
                          f"{s.get('update_s', 0):.0f} |")
     return "\n".join(lines) + "\n"

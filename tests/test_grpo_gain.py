@@ -45,7 +45,8 @@ def test_report_from_known_predictions(tmp_path):
     _predictions(tmp_path / "eval_rl", {"p1", "p2", "p3"})
     (tmp_path / "rl").mkdir()
     (tmp_path / "rl" / "metrics.jsonl").write_text(json.dumps({"step": 0, "eval/accuracy": 0.5}) + "\n" +
-                                                    json.dumps({"step": 1, "reward": 0.25, "accuracy": 0.5}) + "\n")
+                                                    json.dumps({"step": 1, "reward": 0.25, "accuracy": 0.5,
+                                                               "informative_group_rate": 0.5}) + "\n")
     res = subprocess.run([sys.executable, str(SCRIPT), "--report-only", "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
@@ -54,6 +55,7 @@ def test_report_from_known_predictions(tmp_path):
     assert gain["difference"]["margin"] == pytest.approx(0.25)
     assert (gain["difference"]["gained"], gain["difference"]["lost"], gain["difference"]["pairs"]) == (1, 0, 4)
     assert [s["step"] for s in gain["training"]] == [1]  # the held-out eval line is not a training step
+    assert "| 1 | 0.250 | 50.0 | - | - | 50.0 | 0.00 | 0.00 | 0 | 0 |" in res.stdout  # the training table
     assert "GRPO - SFT: +25.0 points" in res.stdout and (tmp_path / "report.md").read_text() == res.stdout[:-1]
 
 

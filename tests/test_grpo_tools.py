@@ -218,17 +218,23 @@ def test_reward_shaping_flags():
 
 def test_step_metrics_report_the_rollouts_position_a_rate():
     """The order preference GRPO can learn shows in the training log: the share of "A" among parsed
-    slot verdicts (unparsed rollouts and pointwise scores left out, as judgment_stats does)."""
+    slot verdicts (unparsed rollouts and pointwise scores left out, as judgment_stats does); and the
+    share of groups (tasks) whose rewards differ, the only ones that move the policy."""
     from types import SimpleNamespace
 
     from train.rl import step_metrics
 
-    trajs = [_traj([0, 1], True), _traj([1, 0], False), _traj([1, 0], True, verdict="B"),
-             _traj([0, 1], False, verdict="tie"), _traj([0, 1], False, verdict=None, parse_ok=False),
-             _traj([0, 1], True, verdict="7", score=7.0)]
+    trajs = [_traj([0, 1], True, task_id="a"), _traj([1, 0], False, task_id="a"),
+             _traj([1, 0], True, verdict="B", task_id="a"), _traj([0, 1], False, verdict="tie", task_id="b"),
+             _traj([0, 1], False, verdict=None, parse_ok=False, task_id="b"),
+             _traj([0, 1], True, verdict="7", score=7.0, task_id="b")]
     eps = [SimpleNamespace(ledger=SimpleNamespace(mask=[1, 1, 0]))] * len(trajs)
     engine = SimpleNamespace(get_lr=lambda: [1e-5])
     m = step_metrics(trajs, [1.0] * len(trajs), eps, 2.0, 1.0, engine, {}, SimpleNamespace(device="cpu"))
     assert m["position_a_rate"] == 2 / 4 and m["parse_failure_rate"] == 1 / 6 and m["response_tokens"] == 2
+    assert m["informative_group_rate"] == 0.0  # every reward 1.0: no group carries a signal
+    mixed = step_metrics(trajs, [1.0, 0.0, 1.0, 0.0, 0.0, 0.0], eps, 2.0, 1.0, engine, {},
+                         SimpleNamespace(device="cpu"))
+    assert mixed["informative_group_rate"] == 1 / 2  # task "a" has 1 and 0, task "b" only 0
     assert step_metrics(trajs[4:5], [0.0], eps[:1], 1.0, 1.0, engine, {}, SimpleNamespace(device="cpu"))[
         "position_a_rate"] is None

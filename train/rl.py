@@ -419,11 +419,17 @@ def step_metrics(trajs, rewards, eps, t_roll, t_upd, engine, upd, d) -> dict[str
     local = [sum(rewards), sum(bool(t.correct) for t in trajs), sum(not t.parse_ok for t in trajs),
              sum(t.tool_calls for t in trajs), sum(t.invalid_tool_calls for t in trajs), gen_tokens, n,
              sum(t.verdict == "A" for t in slotted), len(slotted)]
+    spread: dict[str, set[float]] = {}  # a step samples a task once, so task ids are its groups
+    for t, r in zip(trajs, rewards):
+        spread.setdefault(t.task_id, set()).add(r)
+    local += [sum(len(v) > 1 for v in spread.values()), len(spread)]
     tot = _global_sum([float(x) for x in local], d.device)
     n_all = max(tot[6], 1.0)
     return {"reward": tot[0] / n_all, "accuracy": tot[1] / n_all, "parse_failure_rate": tot[2] / n_all,
             "tool_calls": tot[3] / n_all, "invalid_tool_calls": tot[4] / n_all, "response_tokens": tot[5] / n_all,
             "position_a_rate": tot[7] / tot[8] if tot[8] else None,  # the order preference GRPO can learn
+            # groups whose rewards differ: the only ones with a non-zero advantage (DAPO's dynamic-sampling signal)
+            "informative_group_rate": tot[9] / tot[10] if tot[10] else None,
             "rollout_s": t_roll, "update_s": t_upd, "rollout_tokens_per_s": gen_tokens / t_roll if t_roll else None,
             "lr": float(engine.get_lr()[0]), **upd}
 
