@@ -93,6 +93,10 @@ def test_the_pipeline_runs_and_resumes_on_a_tiny_model(tmp_path, tiny_model_dir)
     assert [s["step"] for s in gain["training"]] == [1]
     for stage in ("eval_sft", "rl", "eval_rl"):
         assert (out / stage / "config.yaml").exists()
+    # the GRPO judge is saved with how it was trained to judge (rl_gain.yaml's agent, the RL setting)
+    saved = json.loads((out / "rl" / "final_model" / "judge_config.json").read_text())
+    assert (saved["settings"], saved["prompt_style"], saved["max_steps"]) == (["skill_fair"], "compact", 2)
+    assert json.loads((out / "rl" / "checkpoint-1" / "judge_config.json").read_text()) == saved
     preds = {s: (out / s / "predictions.jsonl").read_text() for s in ("eval_sft", "eval_rl")}
     again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]

@@ -238,3 +238,22 @@ def test_step_metrics_report_the_rollouts_position_a_rate():
     assert mixed["informative_group_rate"] == 1 / 2  # task "a" has 1 and 0, task "b" only 0
     assert step_metrics(trajs[4:5], [0.0], eps[:1], 1.0, 1.0, engine, {}, SimpleNamespace(device="cpu"))[
         "position_a_rate"] is None
+
+
+def test_rl_protocol_keeps_the_initial_judges_protocol_and_adds_the_rollouts_settings():
+    """A GRPO-trained judge is saved with how it is to be run: null agent fields come from the SFT judge's
+    trained protocol, explicit ones from the RL config; its settings are the SFT judge's, then the RL ones."""
+    from model.agent import AgentConfig
+    from model.protocol import JudgeProtocol
+    from train.rl import rl_protocol
+
+    sft = JudgeProtocol(settings=["skill_operational"], prompt_style="compact", max_steps=4, max_new_tokens=128)
+    agent = AgentConfig(max_steps=3, temperature=1.0)  # prompt_style / max_new_tokens left null
+    pool = [(None, "skill_fair"), (None, "skill_operational"), (None, "skill_fair")]
+    with pytest.warns(UserWarning, match="max_steps=3 differs from the judge's trained protocol"):
+        p = rl_protocol(agent, sft, "", pool, "rl.jsonl")
+    assert (p.settings, p.prompt_style, p.max_steps, p.max_new_tokens) == (
+        ["skill_operational", "skill_fair"], "compact", 3, 128)
+    assert p.source == "rl.jsonl"
+    bare = rl_protocol(agent, None, "skill_fair", pool, "rl.jsonl")  # a base model: the defaults
+    assert (bare.settings, bare.prompt_style, bare.max_new_tokens) == (["skill_fair"], "full", 512)

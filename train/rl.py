@@ -37,7 +37,7 @@ import torch  # noqa: E402
 
 from model.agent import AgentConfig, Episode, load_skills, new_episode, run_episodes, to_trajectory  # noqa: E402
 from model.config import ConfigError, config_arg_parser, load_config, resolve_path, save_config  # noqa: E402
-from model.protocol import SKILL_OPERATIONAL, get_setting  # noqa: E402
+from model.protocol import SKILL_OPERATIONAL, JudgeProtocol, get_setting  # noqa: E402
 from model.records import JudgeTask, Trajectory  # noqa: E402
 from train import checkpoint as ckpt_lib  # noqa: E402
 from train.config import (  # noqa: E402
@@ -166,6 +166,15 @@ def _parse_rl_row(row: dict[str, Any]) -> tuple[JudgeTask, str]:
     if task.gold is None:
         raise ValueError("task has no gold label")
     return task, row.get("setting") or SKILL_OPERATIONAL
+
+
+def rl_protocol(agent: AgentConfig, initial: JudgeProtocol | None, cfg_setting: str,
+                pool: list[tuple[JudgeTask, str]], source: str) -> JudgeProtocol:
+    """The protocol the GRPO-trained judge is to be run with (saved as judge_config.json with its weights):
+    the rollouts' agent, in the settings it learned: the initial judge's, then the rollouts' own."""
+    learned = [cfg_setting] if cfg_setting else [s for _, s in pool]
+    settings = list(dict.fromkeys([*(initial.settings if initial else []), *learned]))
+    return JudgeProtocol.from_agent(agent.resolved(initial, "train.rl"), settings, source=source)
 
 
 def step_tasks(pool: list[tuple[JudgeTask, str]], step: int, n: int, seed: int) -> list[tuple[JudgeTask, str]]:
@@ -315,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
 def train(cfg: RLConfig) -> list[dict[str, Any]]:
     from model.backends.config import BackendConfig, make_backend
     from model.chat_template import ensure_tool_template
-    from model.loading import load_tokenizer
+    from model.loading import load_tokenizer, protocol_for_model
     from train.modeling import FUSED_CE_MODEL_TYPES, build_model, count_params
 
     if cfg.max_steps <= 0:
@@ -323,6 +332,9 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
     d = init_distributed()
     quiet_deepspeed()
     cfg.agent.track_tokens = True
+    initial = protocol_for_model(cfg.model)
+    # rollouts (and the held-out eval) run the judge as it was trained where the config leaves a field null
+    cfg.agent = cfg.agent.resolved(initial, "train.rl")
     episodes_per_rank = cfg.tasks_per_step * cfg.group_size // d.world_size
     if cfg.tasks_per_step % d.world_size or episodes_per_rank % cfg.micro_batch_size:
         raise ValueError(f"tasks_per_step ({cfg.tasks_per_step}) must divide by world size ({d.world_size}) and "
@@ -348,6 +360,7 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
         ref = TokenLogprobs(build_model(cfg, tokenizer, precision, device=d.device), selective).eval()
         ref.requires_grad_(False)
     pool = load_rl_tasks(cfg.data_path)
+    protocol = rl_protocol(cfg.agent, initial, cfg.setting, pool, cfg.data_path)
     heldout = load_heldout(cfg.heldout_path, cfg.heldout_limit) if cfg.heldout_path else []
     eval_setting = data_setting(cfg.setting, cfg.data_path, "train.rl eval") if heldout else None
     skills = load_skills(cfg.agent)
@@ -400,11 +413,12 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
                 held_out_eval(done)
             if (cfg.save_every and done % cfg.save_every == 0) or done == cfg.max_steps:
                 ckpt_lib.save_checkpoint(engine, out, done, cfg, tokenizer, lm, {**state, "global_step": done},
-                                         d.rank, cfg.keep_last)
+                                         d.rank, cfg.keep_last, protocol)
         if history and history[-1]["step"] == cfg.max_steps:
             held_out_eval(cfg.max_steps)
             if cfg.save_final_model:
-                ckpt_lib.save_final_model(engine, lm, out / "final_model", tokenizer, d.rank, zero3=False)
+                ckpt_lib.save_final_model(engine, lm, out / "final_model", tokenizer, d.rank, zero3=False,
+                                          protocol=protocol)
     finally:
         logger.close()
     return history
