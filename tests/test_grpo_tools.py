@@ -222,7 +222,7 @@ def test_step_metrics_report_the_rollouts_position_a_rate():
     share of groups (tasks) whose rewards differ, the only ones that move the policy."""
     from types import SimpleNamespace
 
-    from train.rl import step_metrics
+    from train.rl_metrics import step_metrics
 
     trajs = [_traj([0, 1], True, task_id="a"), _traj([1, 0], False, task_id="a"),
              _traj([1, 0], True, verdict="B", task_id="a"), _traj([0, 1], False, verdict="tie", task_id="b"),

@@ -61,6 +61,7 @@ from train.grpo import RewardConfig, group_advantages, policy_loss, step_rewards
 from train.judge_eval import judge_accuracy, load_heldout  # noqa: E402
 from train.metrics_log import MetricsLogger  # noqa: E402
 from train.precision import annotate_saved_config, resolve  # noqa: E402
+from train.rl_metrics import step_metrics, write_rollouts  # noqa: E402
 
 
 @dataclass
@@ -407,7 +408,7 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
             logger.log(step + 1, metrics)
             if d.is_main:
                 keep = None if cfg.log_rollouts < 0 else cfg.log_rollouts  # None: all
-                _log_rollouts(out, step + 1, trajs[:keep], rewards[:keep])
+                write_rollouts(out, step + 1, trajs[:keep], rewards[:keep])
             done = step + 1
             if cfg.eval_every and done % cfg.eval_every == 0 and done != cfg.max_steps:
                 held_out_eval(done)
@@ -422,37 +423,6 @@ def train(cfg: RLConfig) -> list[dict[str, Any]]:
     finally:
         logger.close()
     return history
-
-
-def step_metrics(trajs, rewards, eps, t_roll, t_upd, engine, upd, d) -> dict[str, Any]:
-    from train.step import _global_sum
-
-    n = len(trajs)
-    gen_tokens = sum(sum(ep.ledger.mask) for ep in eps)
-    slotted = [t for t in trajs if t.parse_ok and t.score is None]  # pairwise/listwise verdicts, as judgment_stats
-    local = [sum(rewards), sum(bool(t.correct) for t in trajs), sum(not t.parse_ok for t in trajs),
-             sum(t.tool_calls for t in trajs), sum(t.invalid_tool_calls for t in trajs), gen_tokens, n,
-             sum(t.verdict == "A" for t in slotted), len(slotted)]
-    spread: dict[str, set[float]] = {}  # a step samples a task once, so task ids are its groups
-    for t, r in zip(trajs, rewards):
-        spread.setdefault(t.task_id, set()).add(r)
-    local += [sum(len(v) > 1 for v in spread.values()), len(spread)]
-    tot = _global_sum([float(x) for x in local], d.device)
-    n_all = max(tot[6], 1.0)
-    return {"reward": tot[0] / n_all, "accuracy": tot[1] / n_all, "parse_failure_rate": tot[2] / n_all,
-            "tool_calls": tot[3] / n_all, "invalid_tool_calls": tot[4] / n_all, "response_tokens": tot[5] / n_all,
-            "position_a_rate": tot[7] / tot[8] if tot[8] else None,  # the order preference GRPO can learn
-            # groups whose rewards differ: the only ones with a non-zero advantage (DAPO's dynamic-sampling signal)
-            "informative_group_rate": tot[9] / tot[10] if tot[10] else None,
-            "rollout_s": t_roll, "update_s": t_upd, "rollout_tokens_per_s": gen_tokens / t_roll if t_roll else None,
-            "lr": float(engine.get_lr()[0]), **upd}
-
-
-def _log_rollouts(out: Path, step: int, trajs, rewards) -> None:
-    with open(out / "rollouts.jsonl", "a", encoding="utf-8") as f:
-        for t, r in zip(trajs, rewards):
-            f.write(json.dumps({"step": step, "reward": r, "task_id": t.task_id, "order": t.order,
-                                "verdict": t.verdict, "correct": t.correct, "messages": t.messages}) + "\n")
 
 
 if __name__ == "__main__":
