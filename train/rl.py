@@ -14,7 +14,8 @@ the policy tokens of the global batch; `ppo_epochs` > 1 reuses a step's rollouts
 
 Writes to output_dir: config.yaml, metrics.jsonl (reward, accuracy, parse failures, tool calls,
 response length, KL, clip fraction, rollout speed; eval/* when a held-out set is given), rollouts.jsonl
-(per step: a few sample trajectories), checkpoint-<step>/ + latest, final_model/.
+(per step: `log_rollouts` of its trajectories), checkpoint-<step>/ + latest, final_model/ (both with
+judge_config.json: the protocol to run the trained judge with).
 """
 from __future__ import annotations
 
